@@ -1,0 +1,94 @@
+// Presentation rules for the key list: filtering, ordering and the wording of
+// dates and states. Pure functions, so they are tested without a DOM.
+
+import type { KeyState, KeySummary } from "./types";
+
+/** Visual tone of a state badge. */
+export type Tone = "ok" | "info" | "warn" | "danger" | "muted";
+
+const STATE_TONES: Record<string, Tone> = {
+  active: "ok",
+  pending: "info",
+  grace: "warn",
+  expired: "danger",
+  revoked: "danger",
+  "destroy-scheduled": "danger",
+  disabled: "muted",
+  destroyed: "muted",
+};
+
+/** The badge tone of a state; unknown states stay neutral rather than alarming. */
+export function stateTone(state: KeyState): Tone {
+  return STATE_TONES[state] ?? "muted";
+}
+
+/** Human label of a state (`destroy-scheduled` → `destroy scheduled`). */
+export function stateLabel(state: KeyState): string {
+  return state.replace(/-/g, " ");
+}
+
+/** Human label of a key kind. */
+export function kindLabel(kind: KeySummary["kind"]): string {
+  return kind === "api" ? "API key" : "Signing key";
+}
+
+/**
+ * Keys whose name, id, kind, algorithm, state or scopes contain every
+ * whitespace-separated word of `query` (case-insensitive).
+ */
+export function filterKeys(keys: readonly KeySummary[], query: string): KeySummary[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...keys];
+  return keys.filter((k) => {
+    const haystack = [k.name, k.id, k.kind, kindLabel(k.kind), k.alg ?? "", k.state, ...k.scopes]
+      .join("\n")
+      .toLowerCase();
+    return words.every((w) => haystack.includes(w));
+  });
+}
+
+/** Keys ordered by name (natural order, case-insensitive), then id. */
+export function sortKeys(keys: readonly KeySummary[]): KeySummary[] {
+  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  return [...keys].sort((a, b) => collator.compare(a.name, b.name) || a.id.localeCompare(b.id));
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+];
+
+/** `in 3 days`, `2 hours ago`, `now`: the largest unit that fits, rounded down. */
+export function relativeTime(iso: string, now: Date = new Date()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const seconds = Math.round((at - now.getTime()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return rtf.format(Math.trunc(seconds / size), unit);
+  }
+  return "now";
+}
+
+/** A full local date and time, for tooltips and the details pane. */
+export function absoluteTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return at.toLocaleString("en", { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** How soon an expiry deserves attention. */
+export type Urgency = "none" | "soon" | "past";
+
+/** `past` once expired, `soon` within `soonDays`, else `none` (also for keys that never expire). */
+export function expiryUrgency(expiresAt: string | null, now: Date = new Date(), soonDays = 14): Urgency {
+  if (!expiresAt) return "none";
+  const at = Date.parse(expiresAt);
+  if (Number.isNaN(at)) return "none";
+  const left = at - now.getTime();
+  if (left <= 0) return "past";
+  return left <= soonDays * 24 * 3600 * 1000 ? "soon" : "none";
+}
