@@ -1,0 +1,6 @@
+//! One module per top-level subcommand.
+
+pub mod audit;
+pub mod jwt;
+pub mod key;
+pub mod vault;

@@ -1,0 +1,272 @@
+//! Appending, listing and verifying audit events in SQLite.
+
+use super::chain::{event_hash, ChainedFields};
+use crate::error::{Error, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Whether the recorded action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// An event about to be appended. `details` must never hold a secret.
+pub struct NewEvent<'a> {
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub source: &'a str,
+    pub action: &'a str,
+    pub key_id: Option<&'a str>,
+    pub version: Option<u32>,
+    pub outcome: Outcome,
+    pub details: Value,
+}
+
+/// A stored event, as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub source: String,
+    pub action: String,
+    pub key_id: Option<String>,
+    pub version: Option<i64>,
+    pub outcome: String,
+    pub details: Value,
+    pub hash: String,
+}
+
+/// Filters of `audit list`.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub key_id: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub grep: Option<String>,
+    pub after_seq: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Appends `ev` to the chain. Call inside the write transaction of the change
+/// it records, so both commit together or neither does.
+pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i64> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, genesis.to_vec()),
+    };
+    let details = serde_json::to_string(&ev.details).unwrap_or_else(|_| "{}".into());
+    let fields = ChainedFields {
+        seq,
+        at: ev.at,
+        actor: ev.actor,
+        source: ev.source,
+        action: ev.action,
+        key_id: ev.key_id,
+        version: ev.version.map(i64::from),
+        outcome: ev.outcome.as_str(),
+        details: &details,
+    };
+    let hash = event_hash(&prev, &fields);
+    conn.execute(
+        "INSERT INTO audit (seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            seq,
+            ev.at,
+            ev.actor,
+            ev.source,
+            ev.action,
+            ev.key_id,
+            ev.version,
+            ev.outcome.as_str(),
+            details,
+            prev,
+            hash.as_slice()
+        ],
+    )?;
+    Ok(seq)
+}
+
+/// Lists events matching `f`, oldest first.
+pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+    let mut sql = String::from(
+        "SELECT seq, at, actor, source, action, key_id, version, outcome, details, hash FROM audit WHERE 1=1",
+    );
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(a) = &f.action {
+        args.push(Box::new(a.clone()));
+        sql.push_str(&format!(" AND action = ?{}", args.len()));
+    }
+    if let Some(k) = &f.key_id {
+        args.push(Box::new(k.clone()));
+        sql.push_str(&format!(" AND key_id = ?{}", args.len()));
+    }
+    if let Some(s) = &f.since {
+        args.push(Box::new(s.clone()));
+        sql.push_str(&format!(" AND at >= ?{}", args.len()));
+    }
+    if let Some(u) = &f.until {
+        args.push(Box::new(u.clone()));
+        sql.push_str(&format!(" AND at < ?{}", args.len()));
+    }
+    if let Some(g) = &f.grep {
+        args.push(Box::new(format!("%{}%", escape_like(g))));
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (details LIKE ?{n} ESCAPE '\\' OR action LIKE ?{n} ESCAPE '\\' OR actor LIKE ?{n} ESCAPE '\\' OR IFNULL(key_id,'') LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(after) = f.after_seq {
+        args.push(Box::new(after));
+        sql.push_str(&format!(" AND seq > ?{}", args.len()));
+    }
+    sql.push_str(" ORDER BY seq");
+    if let Some(l) = f.limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    let mut stmt = conn.prepare(&sql)?;
+    let refs: Vec<&dyn rusqlite::ToSql> = args.iter().map(|b| b.as_ref()).collect();
+    let rows = stmt.query_map(refs.as_slice(), |r| {
+        let details: String = r.get(8)?;
+        let hash: Vec<u8> = r.get(9)?;
+        Ok(AuditEvent {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            source: r.get(3)?,
+            action: r.get(4)?,
+            key_id: r.get(5)?,
+            version: r.get(6)?,
+            outcome: r.get(7)?,
+            details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+            hash: hex(&hash),
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainReport {
+    pub intact: bool,
+    pub events: i64,
+    pub last_seq: Option<i64>,
+    /// The first event that does not chain, and why.
+    pub first_broken: Option<BrokenLink>,
+}
+
+/// Where and why the chain breaks.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub problem: String,
+}
+
+/// Walks every event in order and recomputes the chain.
+pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash FROM audit ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut prev = genesis.to_vec();
+    let mut expected_seq = 1i64;
+    let mut count = 0i64;
+    let mut last_seq = None;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let at: String = r.get(1)?;
+        let actor: String = r.get(2)?;
+        let source: String = r.get(3)?;
+        let action: String = r.get(4)?;
+        let key_id: Option<String> = r.get(5)?;
+        let version: Option<i64> = r.get(6)?;
+        let outcome: String = r.get(7)?;
+        let details: String = r.get(8)?;
+        let prev_hash: Vec<u8> = r.get(9)?;
+        let hash: Vec<u8> = r.get(10)?;
+        count += 1;
+        let broken = |problem: String| ChainReport {
+            intact: false,
+            events: count,
+            last_seq,
+            first_broken: Some(BrokenLink { seq, problem }),
+        };
+        if seq != expected_seq {
+            let problem = if seq > expected_seq {
+                format!("events #{expected_seq}..#{} are missing (deleted)", seq - 1)
+            } else {
+                format!("event #{seq} is out of order")
+            };
+            return Ok(broken(problem));
+        }
+        if prev_hash != prev {
+            return Ok(broken(format!(
+                "event #{seq} does not follow event #{} (inserted, removed or reordered events)",
+                seq - 1
+            )));
+        }
+        let fields = ChainedFields {
+            seq,
+            at: &at,
+            actor: &actor,
+            source: &source,
+            action: &action,
+            key_id: key_id.as_deref(),
+            version,
+            outcome: &outcome,
+            details: &details,
+        };
+        if event_hash(&prev, &fields).as_slice() != hash.as_slice() {
+            return Ok(broken(format!("event #{seq} was altered after it was written")));
+        }
+        prev = hash;
+        last_seq = Some(seq);
+        expected_seq += 1;
+    }
+    Ok(ChainReport {
+        intact: true,
+        events: count,
+        last_seq,
+        first_broken: None,
+    })
+}
+
+/// Counts events.
+pub fn count(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+        .map_err(Error::from)
+}

@@ -1,0 +1,24 @@
+//! Env-controlled failpoints for crash tests.
+//!
+//! `KEYWARD_FAILPOINT=name` makes the process kill itself (SIGKILL-equivalent
+//! `abort`, no destructors, no flush) when it reaches the point `name`;
+//! `KEYWARD_FAILPOINT=name:sleep` sleeps there for a minute instead, so a test
+//! can kill it from outside. Points are named `operation.step`, for example
+//! `create.after_keychain`. Unset, a failpoint costs one env lookup.
+
+/// Stops the process here when `KEYWARD_FAILPOINT` names this point.
+pub fn hit(name: &str) {
+    let Ok(spec) = std::env::var("KEYWARD_FAILPOINT") else {
+        return;
+    };
+    for item in spec.split(',') {
+        let (point, action) = item.split_once(':').unwrap_or((item, "abort"));
+        if point != name {
+            continue;
+        }
+        match action {
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(60)),
+            _ => std::process::abort(),
+        }
+    }
+}
