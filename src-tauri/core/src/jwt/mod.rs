@@ -1,0 +1,2 @@
+//! The JWT engine: strict parsing, inspection, lint, step-by-step verification
+//! and signing. Needs no vault for file keys.
