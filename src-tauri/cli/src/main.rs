@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "keyward", version, about = "Keyward: API keys, signing keys and JWTs, kept in the OS keychain")]
+#[command(
+    name = "keyward",
+    version,
+    about = "Keyward: API keys, signing keys and JWTs, kept in the OS keychain"
+)]
 struct Cli {
     /// The vault's data directory (default: the platform data directory).
     #[arg(long, global = true, env = "KEYWARD_VAULT", value_name = "DIR")]
@@ -52,14 +56,29 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
-                return ExitCode::from(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+                return ExitCode::from(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        2
+                    } else {
+                        0
+                    },
+                );
             }
             // One line for usage errors: clap's first line, without the help tail.
             let rendered = e.kind().as_str().map(str::to_string).unwrap_or_default();
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or(&rendered).trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or(&rendered)
+                .trim_start_matches("error: ");
             eprintln!("keyward: {first}");
             if std::env::args().any(|a| a == "--json") {
                 output::print_error_json("usage", first);

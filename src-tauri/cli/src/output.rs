@@ -38,7 +38,11 @@ impl Ctx {
     pub fn emit(&self, json: &Value, human: impl FnOnce() -> String) {
         let mut out = std::io::stdout().lock();
         if self.json {
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(json).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(json).unwrap_or_default()
+            );
         } else {
             let text = human();
             if !text.is_empty() {

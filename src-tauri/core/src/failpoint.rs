@@ -1,7 +1,7 @@
 //! Env-controlled failpoints for crash tests.
 //!
-//! `KEYWARD_FAILPOINT=name` makes the process kill itself (SIGKILL-equivalent
-//! `abort`, no destructors, no flush) when it reaches the point `name`;
+//! `KEYWARD_FAILPOINT=name` makes the process kill itself with SIGKILL (no
+//! destructors, no flush: exactly a crash) when it reaches the point `name`;
 //! `KEYWARD_FAILPOINT=name:sleep` sleeps there for a minute instead, so a test
 //! can kill it from outside. Points are named `operation.step`, for example
 //! `create.after_keychain`. Unset, a failpoint costs one env lookup.
@@ -18,7 +18,21 @@ pub fn hit(name: &str) {
         }
         match action {
             "sleep" => std::thread::sleep(std::time::Duration::from_secs(60)),
-            _ => std::process::abort(),
+            _ => die(),
         }
     }
+}
+
+#[cfg(unix)]
+fn die() -> ! {
+    // SAFETY: raising a signal on our own process has no memory-safety effect.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort()
+}
+
+#[cfg(not(unix))]
+fn die() -> ! {
+    std::process::abort()
 }

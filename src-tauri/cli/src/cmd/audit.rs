@@ -33,7 +33,15 @@ pub enum AuditCmd {
 
 pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
     match cmd {
-        AuditCmd::List { action, key, since, until, grep, limit, after } => {
+        AuditCmd::List {
+            action,
+            key,
+            since,
+            until,
+            grep,
+            limit,
+            after,
+        } => {
             if limit == Some(0) {
                 return Err(Error::invalid("bad_limit", "--limit must be at least 1"));
             }
@@ -76,9 +84,11 @@ pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
         AuditCmd::Verify => {
             let vault = ctx.open_vault()?;
             let r = vault.audit_verify()?;
-            ctx.emit(&serde_json::to_value(&r).unwrap_or_default(), || match &r.first_broken {
-                None => format!("audit chain intact: {} events", r.events),
-                Some(b) => format!("audit chain broken at event #{}: {}", b.seq, b.problem),
+            ctx.emit(&serde_json::to_value(&r).unwrap_or_default(), || {
+                match &r.first_broken {
+                    None => format!("audit chain intact: {} events", r.events),
+                    Some(b) => format!("audit chain broken at event #{}: {}", b.seq, b.problem),
+                }
             });
             Ok(if r.intact { 0 } else { 1 })
         }

@@ -146,17 +146,23 @@ fn read_input(file: Option<&PathBuf>) -> Result<SecretBytes> {
     match file {
         Some(p) => {
             buf = std::fs::read(p).map_err(|e| {
-                Error::invalid("unreadable_file", format!("cannot read {}: {e}", p.display()))
+                Error::invalid(
+                    "unreadable_file",
+                    format!("cannot read {}: {e}", p.display()),
+                )
             })?;
         }
         None => {
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::invalid("unreadable_stdin", format!("cannot read stdin: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Error::invalid("unreadable_stdin", format!("cannot read stdin: {e}"))
+            })?;
         }
     }
     if buf.is_empty() {
-        return Err(Error::invalid("empty_input", "no key given: pass --file PATH or pipe the key on stdin"));
+        return Err(Error::invalid(
+            "empty_input",
+            "no key given: pass --file PATH or pipe the key on stdin",
+        ));
     }
     Ok(SecretBytes::new(buf))
 }
@@ -180,15 +186,33 @@ fn secret_str(secret: &SecretBytes) -> String {
 
 pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
     match cmd {
-        KeyCmd::New { kind, name, alg, bits, expires_in, scopes, prefix, note } => {
+        KeyCmd::New {
+            kind,
+            name,
+            alg,
+            bits,
+            expires_in,
+            scopes,
+            prefix,
+            note,
+        } => {
             let expires_in = expires_in.as_deref().map(parse_positive).transpose()?;
             match kind {
                 Kind::Api => {
                     if alg.is_some() || bits.is_some() {
-                        return Err(Error::invalid("bad_flag", "--alg and --bits apply to --kind signing only"));
+                        return Err(Error::invalid(
+                            "bad_flag",
+                            "--alg and --bits apply to --kind signing only",
+                        ));
                     }
                     let mut vault = ctx.open_vault()?;
-                    let issued = vault.create_api_key(NewApiKey { name, prefix, scopes, expires_in, note })?;
+                    let issued = vault.create_api_key(NewApiKey {
+                        name,
+                        prefix,
+                        scopes,
+                        expires_in,
+                        note,
+                    })?;
                     if ctx.json {
                         let mut doc = serde_json::to_value(&issued).unwrap_or_default();
                         doc["secret"] = json!(secret_str(&issued.secret));
@@ -203,23 +227,45 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                 }
                 Kind::Signing => {
                     if prefix.is_some() {
-                        return Err(Error::invalid("bad_flag", "--prefix applies to --kind api only"));
+                        return Err(Error::invalid(
+                            "bad_flag",
+                            "--prefix applies to --kind api only",
+                        ));
                     }
                     let alg = alg.ok_or_else(|| {
                         Error::invalid("alg_required", "--alg is required for --kind signing (HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA)")
                     })?;
                     let alg = parse_alg(&alg)?;
                     let mut vault = ctx.open_vault()?;
-                    let created = vault.create_signing_key(NewSigningKey { name, alg, bits, expires_in, scopes, note })?;
-                    ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || created.id.clone());
+                    let created = vault.create_signing_key(NewSigningKey {
+                        name,
+                        alg,
+                        bits,
+                        expires_in,
+                        scopes,
+                        note,
+                    })?;
+                    ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || {
+                        created.id.clone()
+                    });
                     if !ctx.json {
-                        ctx.note(&format!("created {} signing key {} version 1, kid {}", created.alg, created.name, created.kid));
+                        ctx.note(&format!(
+                            "created {} signing key {} version 1, kid {}",
+                            created.alg, created.name, created.kid
+                        ));
                     }
                 }
             }
             Ok(0)
         }
-        KeyCmd::Import { kind, name, alg, file, scopes, expires_in } => {
+        KeyCmd::Import {
+            kind,
+            name,
+            alg,
+            file,
+            scopes,
+            expires_in,
+        } => {
             let expires_in = expires_in.as_deref().map(parse_positive).transpose()?;
             let alg = alg.as_deref().map(parse_alg).transpose()?;
             let input = read_input(file.as_ref())?;
@@ -227,14 +273,22 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             match kind {
                 Kind::Api => {
                     if alg.is_some() {
-                        return Err(Error::invalid("bad_flag", "--alg applies to --kind signing only"));
+                        return Err(Error::invalid(
+                            "bad_flag",
+                            "--alg applies to --kind signing only",
+                        ));
                     }
                     let imported = vault.import_api_key(&name, input, scopes, expires_in)?;
-                    ctx.emit(&serde_json::to_value(&imported).unwrap_or_default(), || imported.id.clone());
+                    ctx.emit(&serde_json::to_value(&imported).unwrap_or_default(), || {
+                        imported.id.clone()
+                    });
                 }
                 Kind::Signing => {
-                    let created = vault.import_signing_key(&name, alg, input.expose(), scopes, expires_in)?;
-                    ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || created.id.clone());
+                    let created =
+                        vault.import_signing_key(&name, alg, input.expose(), scopes, expires_in)?;
+                    ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || {
+                        created.id.clone()
+                    });
                 }
             }
             Ok(0)
@@ -242,10 +296,14 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
         KeyCmd::List { kind, state } => {
             let state = state.as_deref().map(KeyState::parse).transpose()?;
             let vault = ctx.open_vault()?;
-            let keys = vault.list_keys(&KeyFilter { kind: kind.map(Into::into), state })?;
+            let keys = vault.list_keys(&KeyFilter {
+                kind: kind.map(Into::into),
+                state,
+            })?;
             ctx.emit(&json!({ "keys": keys }), || {
                 if keys.is_empty() {
-                    return "no keys (create one with `keyward key new --kind api --name NAME`)".into();
+                    return "no keys (create one with `keyward key new --kind api --name NAME`)"
+                        .into();
                 }
                 let rows: Vec<Vec<String>> = keys
                     .iter()
@@ -261,7 +319,10 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                         ]
                     })
                     .collect();
-                table(&["ID", "NAME", "KIND", "ALG", "STATE", "VER", "EXPIRES"], &rows)
+                table(
+                    &["ID", "NAME", "KIND", "ALG", "STATE", "VER", "EXPIRES"],
+                    &rows,
+                )
             });
             Ok(0)
         }
@@ -340,30 +401,49 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             }
             Ok(0)
         }
-        KeyCmd::Revoke { id, version, reason } => {
+        KeyCmd::Revoke {
+            id,
+            version,
+            reason,
+        } => {
             let mut vault = ctx.open_vault()?;
             let versions = vault.revoke(&id, version, &reason)?;
             let d = vault.show_key(&id)?;
-            ctx.emit(&json!({"id": d.summary.id, "name": d.summary.name, "revoked_versions": versions}), || {
-                format!(
-                    "revoked {} {}",
-                    d.summary.name,
-                    versions.iter().map(|v| format!("v{v}")).collect::<Vec<_>>().join(", ")
-                )
-            });
+            ctx.emit(
+                &json!({"id": d.summary.id, "name": d.summary.name, "revoked_versions": versions}),
+                || {
+                    format!(
+                        "revoked {} {}",
+                        d.summary.name,
+                        versions
+                            .iter()
+                            .map(|v| format!("v{v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            );
             Ok(0)
         }
         KeyCmd::Reveal { id, version } => {
             let mut vault = ctx.open_vault()?;
             let secret = vault.reveal(&id, version)?;
             if ctx.json {
-                ctx.emit(&json!({"id": id, "secret": secret_str(&secret)}), String::new);
+                ctx.emit(
+                    &json!({"id": id, "secret": secret_str(&secret)}),
+                    String::new,
+                );
             } else {
                 print_secret(&secret)?;
             }
             Ok(0)
         }
-        KeyCmd::Export { id, version, format, public } => {
+        KeyCmd::Export {
+            id,
+            version,
+            format,
+            public,
+        } => {
             let mut vault = ctx.open_vault()?;
             let f = match format {
                 Format::Pem => ExportFormat::Pem,
@@ -386,23 +466,33 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             let vault = ctx.open_vault()?;
             let jwks = vault.jwks(&ids)?;
             // A JWKS is JSON either way.
-            println!("{}", serde_json::to_string_pretty(&jwks).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&jwks).unwrap_or_default()
+            );
             Ok(0)
         }
         KeyCmd::Delete { id, after } => {
             let after = parse_duration(&after)?;
             let mut vault = ctx.open_vault()?;
             let at = vault.delete(&id, after)?;
-            ctx.emit(&json!({"id": id, "destroy_at": at, "destroyed": at.is_none()}), || match &at {
-                Some(at) => format!("{id} will be destroyed at {at} (undo with `keyward key restore {id}`)"),
-                None => format!("{id} destroyed"),
-            });
+            ctx.emit(
+                &json!({"id": id, "destroy_at": at, "destroyed": at.is_none()}),
+                || match &at {
+                    Some(at) => format!(
+                        "{id} will be destroyed at {at} (undo with `keyward key restore {id}`)"
+                    ),
+                    None => format!("{id} destroyed"),
+                },
+            );
             Ok(0)
         }
         KeyCmd::Restore { id } => {
             let mut vault = ctx.open_vault()?;
             vault.restore(&id)?;
-            ctx.emit(&json!({"id": id, "restored": true}), || format!("{id} restored"));
+            ctx.emit(&json!({"id": id, "restored": true}), || {
+                format!("{id} restored")
+            });
             Ok(0)
         }
     }
@@ -423,12 +513,22 @@ pub fn run_apikey(ctx: &Ctx, cmd: ApikeyCmd) -> Result<u8> {
                     let mut doc = serde_json::to_value(&m).unwrap_or_default();
                     doc["valid"] = json!(true);
                     ctx.emit(&doc, || {
-                        format!("valid: {} ({}) v{}, {}, scopes [{}]", m.name, m.id, m.version, m.state.as_str(), m.scopes.join(", "))
+                        format!(
+                            "valid: {} ({}) v{}, {}, scopes [{}]",
+                            m.name,
+                            m.id,
+                            m.version,
+                            m.state.as_str(),
+                            m.scopes.join(", ")
+                        )
                     });
                     Ok(0)
                 }
                 Err(e @ Error::Rejected { .. }) => {
-                    ctx.emit(&json!({"valid": false, "reason": e.to_string(), "code": e.code()}), || format!("invalid: {e}"));
+                    ctx.emit(
+                        &json!({"valid": false, "reason": e.to_string(), "code": e.code()}),
+                        || format!("invalid: {e}"),
+                    );
                     Ok(1)
                 }
                 Err(e) => Err(e),

@@ -110,11 +110,17 @@ impl Vault {
         for i in &intents {
             intent_entries.insert(i.entry.clone());
             if is_live(i, now) {
-                in_progress.push(format!("{} of {} v{} by process {}", i.op, i.key_id, i.version, i.pid));
+                in_progress.push(format!(
+                    "{} of {} v{} by process {}",
+                    i.op, i.key_id, i.version, i.pid
+                ));
                 continue;
             }
             let repair = if i.op == "destroy" {
-                format!("finish destroying {} v{}: delete keychain entry {} and keep the tombstone row", i.key_id, i.version, i.entry)
+                format!(
+                    "finish destroying {} v{}: delete keychain entry {} and keep the tombstone row",
+                    i.key_id, i.version, i.entry
+                )
             } else {
                 format!("roll back the unfinished {} of {} v{}: delete keychain entry {} if present (the new version was never handed out)", i.op, i.key_id, i.version, i.entry)
             };
@@ -123,19 +129,24 @@ impl Vault {
                 key_id: Some(i.key_id.clone()),
                 version: Some(i.version),
                 entry: Some(i.entry.clone()),
-                detail: format!("an interrupted {} of {} v{} (started {} by process {})", i.op, i.key_id, i.version, i.started_at, i.pid),
+                detail: format!(
+                    "an interrupted {} of {} v{} (started {} by process {})",
+                    i.op, i.key_id, i.version, i.started_at, i.pid
+                ),
                 repair,
                 repairable: true,
             });
         }
-        let owned_entries: BTreeSet<String> = owned.iter().map(|(k, v)| entry_name(k, *v)).collect();
+        let owned_entries: BTreeSet<String> =
+            owned.iter().map(|(k, v)| entry_name(k, *v)).collect();
         let keychain_enumerated = listed.is_some();
         match &listed {
             Some(entries) => {
                 let present: BTreeSet<&String> = entries.iter().collect();
                 for (k, v) in &owned {
                     let e = entry_name(k, *v);
-                    if !present.contains(&e) {
+                    // An interrupted destroy may already have deleted its entry.
+                    if !present.contains(&e) && !intent_entries.contains(&e) {
                         problems.push(missing(k, *v, e));
                     }
                 }
@@ -146,7 +157,9 @@ impl Vault {
                             key_id: e.split('/').next().map(str::to_string),
                             version: None,
                             entry: Some(e.clone()),
-                            detail: format!("keychain entry {e} belongs to no key version of this vault"),
+                            detail: format!(
+                                "keychain entry {e} belongs to no key version of this vault"
+                            ),
                             repair: format!("delete keychain entry {e}"),
                             repairable: true,
                         });
@@ -156,7 +169,7 @@ impl Vault {
             None => {
                 for (k, v) in &owned {
                     let e = entry_name(k, *v);
-                    if self.store.get(&e)?.is_none() {
+                    if !intent_entries.contains(&e) && self.store.get(&e)?.is_none() {
                         problems.push(missing(k, *v, e));
                     }
                 }
@@ -174,8 +187,6 @@ impl Vault {
                 repairable: false,
             });
         }
-        // Intents of dead processes are problems; entries they name are not orphans.
-        let _ = &intent_entries;
         Ok(CheckReport {
             consistent: problems.is_empty(),
             problems,
@@ -188,9 +199,9 @@ impl Vault {
     }
 
     fn intents(&self) -> Result<Vec<Intent>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, op, key_id, version, entry, pid, started_at FROM pending_ops ORDER BY id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, op, key_id, version, entry, pid, started_at FROM pending_ops ORDER BY id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok(Intent {
                 id: r.get(0)?,
@@ -211,7 +222,13 @@ impl Vault {
             "orphan_entry" => {
                 self.store.delete(&entry)?;
                 let tx = Transaction::immediate(&self.conn)?;
-                self.record(&tx, "vault.repair", None, Outcome::Success, json!({"problem": "orphan_entry", "entry": entry, "action": "deleted"}))?;
+                self.record(
+                    &tx,
+                    "vault.repair",
+                    None,
+                    Outcome::Success,
+                    json!({"problem": "orphan_entry", "entry": entry, "action": "deleted"}),
+                )?;
                 tx.commit()?;
                 Ok(format!("deleted orphan keychain entry {entry}"))
             }
@@ -220,7 +237,12 @@ impl Vault {
                     .intents()?
                     .into_iter()
                     .find(|i| i.entry == entry && Some(i.version) == p.version)
-                    .ok_or_else(|| crate::Error::conflict("concurrent_change", "the unfinished operation changed during repair: run vault check again"))?;
+                    .ok_or_else(|| {
+                        crate::Error::conflict(
+                            "concurrent_change",
+                            "the unfinished operation changed during repair: run vault check again",
+                        )
+                    })?;
                 self.store.delete(&intent.entry)?;
                 let tx = Transaction::immediate(&self.conn)?;
                 let key = (intent.key_id.as_str(), Some(intent.version));
@@ -236,7 +258,11 @@ impl Vault {
                         params![intent.key_id, intent.version],
                     )?;
                     if left == 0 {
-                        let name: String = tx.query_row("SELECT name FROM keys WHERE id = ?1", [&intent.key_id], |r| r.get(0))?;
+                        let name: String = tx.query_row(
+                            "SELECT name FROM keys WHERE id = ?1",
+                            [&intent.key_id],
+                            |r| r.get(0),
+                        )?;
                         self.finish_destroy(&tx, &intent.key_id, &name)?;
                     }
                     self.record(&tx, "vault.repair", Some(key), Outcome::Success, json!({"problem": "unfinished_operation", "op": "destroy", "action": "rolled forward"}))?;
@@ -247,7 +273,11 @@ impl Vault {
                 tx.commit()?;
                 Ok(format!(
                     "{} the interrupted {} of {} v{} ({})",
-                    if intent.op == "destroy" { "finished" } else { "rolled back" },
+                    if intent.op == "destroy" {
+                        "finished"
+                    } else {
+                        "rolled back"
+                    },
                     intent.op,
                     intent.key_id,
                     intent.version,

@@ -66,7 +66,7 @@ pub struct NewSigningKey {
 }
 
 /// A newly issued API key: the only time its secret is shown.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct IssuedApiKey {
     pub id: String,
     pub name: String,
@@ -90,7 +90,7 @@ pub struct CreatedSigningKey {
 }
 
 /// The result of `key rotate`.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Rotated {
     pub id: String,
     pub name: String,
@@ -112,6 +112,7 @@ pub enum ExportFormat {
 }
 
 /// Exported key text; secret unless `public`.
+#[derive(Debug)]
 pub struct Export {
     pub text: SecretBytes,
     pub public: bool,
@@ -181,7 +182,10 @@ impl Material {
 fn validate_name(name: &str) -> Result<()> {
     let n = name.trim();
     if n.is_empty() {
-        return Err(Error::invalid("bad_name", "the key name is empty: give --name NAME"));
+        return Err(Error::invalid(
+            "bad_name",
+            "the key name is empty: give --name NAME",
+        ));
     }
     if n != name || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -244,7 +248,10 @@ impl Vault {
     pub fn create_api_key(&mut self, req: NewApiKey) -> Result<IssuedApiKey> {
         validate_name(&req.name)?;
         validate_scopes(&req.scopes)?;
-        let prefix = req.prefix.clone().unwrap_or_else(|| apikey::DEFAULT_PREFIX.into());
+        let prefix = req
+            .prefix
+            .clone()
+            .unwrap_or_else(|| apikey::DEFAULT_PREFIX.into());
         apikey::validate_prefix(&prefix)?;
         positive(req.expires_in, "--expires-in")?;
         self.ensure_name_free(&req.name)?;
@@ -265,7 +272,12 @@ impl Vault {
             destroyed_at: None,
         };
         let expires_at = self.expiry(row.expires_in);
-        self.create_key(&row, Material::Api(key), "key.create", json!({"kind": "api", "prefix": prefix}))?;
+        self.create_key(
+            &row,
+            Material::Api(key),
+            "key.create",
+            json!({"kind": "api", "prefix": prefix}),
+        )?;
         Ok(IssuedApiKey {
             id: row.id,
             name: row.name,
@@ -282,7 +294,10 @@ impl Vault {
         validate_scopes(&req.scopes)?;
         positive(req.expires_in, "--expires-in")?;
         if req.bits.is_some() && req.alg.family() != KeyFamily::Rsa {
-            return Err(Error::invalid("bad_bits", format!("--bits applies to RSA keys only, not {}", req.alg)));
+            return Err(Error::invalid(
+                "bad_bits",
+                format!("--bits applies to RSA keys only, not {}", req.alg),
+            ));
         }
         self.ensure_name_free(&req.name)?;
         let private = PrivateKey::generate(req.alg, req.bits)?;
@@ -314,10 +329,20 @@ impl Vault {
         })
     }
 
-    fn finish_signing(&mut self, row: KeyRow, material: Material, action: &str) -> Result<CreatedSigningKey> {
+    fn finish_signing(
+        &mut self,
+        row: KeyRow,
+        material: Material,
+        action: &str,
+    ) -> Result<CreatedSigningKey> {
         let public_only = matches!(material, Material::Public(_));
         let alg = row.alg.map(|a| a.as_str().to_string()).unwrap_or_default();
-        let meta = self.create_key(&row, material, action, json!({"kind": "signing", "alg": alg, "public_only": public_only}))?;
+        let meta = self.create_key(
+            &row,
+            material,
+            action,
+            json!({"kind": "signing", "alg": alg, "public_only": public_only}),
+        )?;
         Ok(CreatedSigningKey {
             id: row.id,
             name: row.name,
@@ -330,7 +355,13 @@ impl Vault {
     }
 
     /// Imports an API key (any printable secret; Keyward-format keys keep their prefix).
-    pub fn import_api_key(&mut self, name: &str, secret: SecretBytes, scopes: Vec<String>, expires_in: Option<Duration>) -> Result<IssuedApiKey> {
+    pub fn import_api_key(
+        &mut self,
+        name: &str,
+        secret: SecretBytes,
+        scopes: Vec<String>,
+        expires_in: Option<Duration>,
+    ) -> Result<IssuedApiKey> {
         validate_name(name)?;
         validate_scopes(&scopes)?;
         positive(expires_in, "--expires-in")?;
@@ -363,9 +394,17 @@ impl Vault {
             |r| r.get(0),
         )?;
         if dup {
-            return Err(Error::conflict("duplicate_key", "this API key is already in the vault"));
+            return Err(Error::conflict(
+                "duplicate_key",
+                "this API key is already in the vault",
+            ));
         }
-        self.create_key(&row, Material::Api(key), "key.import", json!({"kind": "api", "prefix": prefix}))?;
+        self.create_key(
+            &row,
+            Material::Api(key),
+            "key.import",
+            json!({"kind": "api", "prefix": prefix}),
+        )?;
         Ok(IssuedApiKey {
             id: row.id,
             name: row.name,
@@ -378,7 +417,14 @@ impl Vault {
 
     /// Imports a signing key from PEM (PKCS#8, PKCS#1, SEC1, SPKI, certificate),
     /// a JWK, or — for HMAC algorithms — the secret's raw bytes.
-    pub fn import_signing_key(&mut self, name: &str, alg: Option<Alg>, input: &[u8], scopes: Vec<String>, expires_in: Option<Duration>) -> Result<CreatedSigningKey> {
+    pub fn import_signing_key(
+        &mut self,
+        name: &str,
+        alg: Option<Alg>,
+        input: &[u8],
+        scopes: Vec<String>,
+        expires_in: Option<Duration>,
+    ) -> Result<CreatedSigningKey> {
         validate_name(name)?;
         validate_scopes(&scopes)?;
         positive(expires_in, "--expires-in")?;
@@ -388,6 +434,12 @@ impl Vault {
             Err(e) => match alg {
                 Some(a) if a.is_hmac() && !looks_structured(input) => {
                     Material::Private(PrivateKey::from_hmac_secret(input)?)
+                }
+                None if !looks_structured(input) => {
+                    return Err(Error::invalid(
+                        "alg_required",
+                        "not a PEM or JWK key: to import raw bytes as an HMAC secret, give --alg HS256, HS384 or HS512",
+                    ))
                 }
                 _ => return Err(e),
             },
@@ -402,7 +454,11 @@ impl Vault {
             Some(a) => {
                 return Err(Error::invalid(
                     "alg_mismatch",
-                    format!("--alg {a} does not fit this {} key: use one of {}", family.as_str(), alg_list(family)),
+                    format!(
+                        "--alg {a} does not fit this {} key: use one of {}",
+                        family.as_str(),
+                        alg_list(family)
+                    ),
                 ))
             }
             None => match family.allowed_algs() {
@@ -410,7 +466,11 @@ impl Vault {
                 _ => {
                     return Err(Error::invalid(
                         "alg_required",
-                        format!("this is a {} key: give --alg (one of {})", family.as_str(), alg_list(family)),
+                        format!(
+                            "this is a {} key: give --alg (one of {})",
+                            family.as_str(),
+                            alg_list(family)
+                        ),
                     ))
                 }
             },
@@ -421,7 +481,13 @@ impl Vault {
     }
 
     /// Runs the create protocol for version 1 of a new key.
-    fn create_key(&mut self, row: &KeyRow, material: Material, action: &str, details: serde_json::Value) -> Result<VersionMeta> {
+    fn create_key(
+        &mut self,
+        row: &KeyRow,
+        material: Material,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<VersionMeta> {
         let meta = material.meta()?;
         let now = rfc3339(self.clock.now());
         let not_after = self.expiry(row.expires_in);
@@ -520,14 +586,19 @@ impl Vault {
     }
 
     fn drop_intent(&self, id: i64) {
-        let _ = self.conn.execute("DELETE FROM pending_ops WHERE id = ?1", [id]);
+        let _ = self
+            .conn
+            .execute("DELETE FROM pending_ops WHERE id = ?1", [id]);
     }
 
     /// Rotates a key: a new version becomes active, the active one enters its
     /// grace period (`grace`, else the key's policy, else 24 hours).
     pub fn rotate(&mut self, id: &str, grace: Option<Duration>) -> Result<Rotated> {
         if grace.is_some_and(|g| g < Duration::zero()) {
-            return Err(Error::invalid("bad_duration", "--grace must not be negative"));
+            return Err(Error::invalid(
+                "bad_duration",
+                "--grace must not be negative",
+            ));
         }
         let key = resolve(&self.conn, id)?;
         let vs = versions(&self.conn, &key.id)?;
@@ -539,12 +610,17 @@ impl Vault {
             .ok_or_else(|| {
                 Error::conflict(
                     "invalid_transition",
-                    format!("{} has no active version to rotate: create a new key instead", key.name),
+                    format!(
+                        "{} has no active version to rotate: create a new key instead",
+                        key.name
+                    ),
                 )
             })?;
         active.state.apply(Transition::RotateOut, &key.name)?;
         let material = match key.kind {
-            KeyKind::Api => Material::Api(ApiKey::generate(key.prefix.as_deref().unwrap_or(apikey::DEFAULT_PREFIX))?),
+            KeyKind::Api => Material::Api(ApiKey::generate(
+                key.prefix.as_deref().unwrap_or(apikey::DEFAULT_PREFIX),
+            )?),
             KeyKind::Signing => {
                 if !active.has_secret {
                     return Err(Error::invalid(
@@ -552,9 +628,13 @@ impl Vault {
                         format!("{} is a public-only key: import the new public key as a new key instead", key.name),
                     ));
                 }
-                let alg = key.alg.ok_or_else(|| Error::Database(format!("key {} has no algorithm", key.id)))?;
+                let alg = key
+                    .alg
+                    .ok_or_else(|| Error::Database(format!("key {} has no algorithm", key.id)))?;
                 let bits = match &active.public_der {
-                    Some(der) if alg.family() == KeyFamily::Rsa => PublicKey::from_der(der)?.rsa_bits(),
+                    Some(der) if alg.family() == KeyFamily::Rsa => {
+                        PublicKey::from_der(der)?.rsa_bits()
+                    }
                     _ => None,
                 };
                 Material::Private(PrivateKey::generate(alg, bits)?)
@@ -636,23 +716,35 @@ impl Vault {
         let targets: Vec<&VersionRow> = match version {
             Some(n) => {
                 let v = vs.iter().find(|v| v.version == n).ok_or_else(|| {
-                    Error::NotFound(format!("{} has no version {n}: see `keyward key show {}`", key.name, key.id))
+                    Error::NotFound(format!(
+                        "{} has no version {n}: see `keyward key show {}`",
+                        key.name, key.id
+                    ))
                 })?;
                 vec![v]
             }
             None => {
                 let live: Vec<&VersionRow> = vs
                     .iter()
-                    .filter(|v| !matches!(v.state, KeyState::Revoked | KeyState::Destroyed | KeyState::DestroyScheduled))
+                    .filter(|v| {
+                        !matches!(
+                            v.state,
+                            KeyState::Revoked | KeyState::Destroyed | KeyState::DestroyScheduled
+                        )
+                    })
                     .collect();
                 if live.is_empty() {
-                    return Err(Error::conflict("invalid_transition", format!("every version of {} is already revoked", key.name)));
+                    return Err(Error::conflict(
+                        "invalid_transition",
+                        format!("every version of {} is already revoked", key.name),
+                    ));
                 }
                 live
             }
         };
         for v in &targets {
-            v.effective_state(now_t).apply(Transition::Revoke, &key.name)?;
+            v.effective_state(now_t)
+                .apply(Transition::Revoke, &key.name)?;
         }
         let now = rfc3339(now_t);
         let tx = Transaction::immediate(&self.conn)?;
@@ -663,7 +755,13 @@ impl Vault {
                 "UPDATE key_versions SET state = 'revoked', revoked_at = ?3, reason = ?4 WHERE key_id = ?1 AND version = ?2",
                 params![key.id, v.version, now, reason],
             )?;
-            self.record(&tx, "key.revoke", Some((&key.id, Some(v.version))), Outcome::Success, json!({"name": key.name, "reason": reason}))?;
+            self.record(
+                &tx,
+                "key.revoke",
+                Some((&key.id, Some(v.version))),
+                Outcome::Success,
+                json!({"name": key.name, "reason": reason}),
+            )?;
             revoked.push(v.version);
         }
         tx.commit()?;
@@ -676,11 +774,17 @@ impl Vault {
     /// disabled or expired first.
     pub fn delete(&mut self, id: &str, after: Duration) -> Result<Option<String>> {
         if after < Duration::zero() {
-            return Err(Error::invalid("bad_duration", "--after must not be negative"));
+            return Err(Error::invalid(
+                "bad_duration",
+                "--after must not be negative",
+            ));
         }
         let key = resolve(&self.conn, id)?;
         if key.destroyed_at.is_some() {
-            return Err(Error::conflict("invalid_transition", format!("{} is already destroyed", key.name)));
+            return Err(Error::conflict(
+                "invalid_transition",
+                format!("{} is already destroyed", key.name),
+            ));
         }
         let vs = versions(&self.conn, &key.id)?;
         let now_t = self.clock.now();
@@ -702,8 +806,17 @@ impl Vault {
                  state = 'destroy-scheduled' WHERE key_id = ?1 AND state != 'destroyed'",
             [&key.id],
         )?;
-        tx.execute("UPDATE keys SET destroy_at = ?2 WHERE id = ?1", params![key.id, at])?;
-        self.record(&tx, "key.delete", Some((&key.id, None)), Outcome::Success, json!({"name": key.name, "destroy_at": at}))?;
+        tx.execute(
+            "UPDATE keys SET destroy_at = ?2 WHERE id = ?1",
+            params![key.id, at],
+        )?;
+        self.record(
+            &tx,
+            "key.delete",
+            Some((&key.id, None)),
+            Outcome::Success,
+            json!({"name": key.name, "destroy_at": at}),
+        )?;
         tx.commit()?;
         Ok(Some(at))
     }
@@ -714,7 +827,10 @@ impl Vault {
         if key.destroy_at.is_none() || key.destroyed_at.is_some() {
             return Err(Error::conflict(
                 "invalid_transition",
-                format!("{} is not scheduled for destruction: nothing to restore", key.name),
+                format!(
+                    "{} is not scheduled for destruction: nothing to restore",
+                    key.name
+                ),
             ));
         }
         let tx = Transaction::immediate(&self.conn)?;
@@ -724,13 +840,22 @@ impl Vault {
             [&key.id],
         )?;
         tx.execute("UPDATE keys SET destroy_at = NULL WHERE id = ?1", [&key.id])?;
-        self.record(&tx, "key.restore", Some((&key.id, None)), Outcome::Success, json!({"name": key.name}))?;
+        self.record(
+            &tx,
+            "key.restore",
+            Some((&key.id, None)),
+            Outcome::Success,
+            json!({"name": key.name}),
+        )?;
         tx.commit()
     }
 
     /// Destroys every secret of a key and leaves tombstone rows.
     fn destroy(&self, key: &KeyRow, vs: &[VersionRow]) -> Result<()> {
-        let with_secret: Vec<&VersionRow> = vs.iter().filter(|v| v.has_secret && v.state != KeyState::Destroyed).collect();
+        let with_secret: Vec<&VersionRow> = vs
+            .iter()
+            .filter(|v| v.has_secret && v.state != KeyState::Destroyed)
+            .collect();
         if !with_secret.is_empty() {
             self.store.probe()?;
         }
@@ -755,15 +880,32 @@ impl Vault {
     }
 
     /// The commit step of destruction (also used by repair).
-    pub(crate) fn finish_destroy(&self, tx: &Transaction<'_>, key_id: &str, name: &str) -> Result<()> {
+    pub(crate) fn finish_destroy(
+        &self,
+        tx: &Transaction<'_>,
+        key_id: &str,
+        name: &str,
+    ) -> Result<()> {
         let now = rfc3339(self.clock.now());
         tx.execute(
             "UPDATE key_versions SET prior_state = NULL, state = 'destroyed', has_secret = 0 WHERE key_id = ?1",
             [key_id],
         )?;
-        tx.execute("UPDATE keys SET destroyed_at = ?2, destroy_at = NULL WHERE id = ?1", params![key_id, now])?;
-        tx.execute("DELETE FROM pending_ops WHERE op = 'destroy' AND key_id = ?1", [key_id])?;
-        self.record(tx, "key.destroy", Some((key_id, None)), Outcome::Success, json!({"name": name}))?;
+        tx.execute(
+            "UPDATE keys SET destroyed_at = ?2, destroy_at = NULL WHERE id = ?1",
+            params![key_id, now],
+        )?;
+        tx.execute(
+            "DELETE FROM pending_ops WHERE op = 'destroy' AND key_id = ?1",
+            [key_id],
+        )?;
+        self.record(
+            tx,
+            "key.destroy",
+            Some((key_id, None)),
+            Outcome::Success,
+            json!({"name": name}),
+        )?;
         Ok(())
     }
 
@@ -794,7 +936,9 @@ impl Vault {
                 let family = signing_family(&key)?;
                 let private = PrivateKey::from_storage(family, stored.expose())?;
                 match private.hmac_secret() {
-                    Some(s) => SecretBytes::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)),
+                    Some(s) => SecretBytes::from(
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s),
+                    ),
                     None => private.to_pem()?,
                 }
             }
@@ -804,23 +948,49 @@ impl Vault {
     }
 
     /// Exports a version as PEM or JWK; the private form is audited.
-    pub fn export(&mut self, id: &str, version: Option<u32>, format: ExportFormat, public: bool) -> Result<Export> {
+    pub fn export(
+        &mut self,
+        id: &str,
+        version: Option<u32>,
+        format: ExportFormat,
+        public: bool,
+    ) -> Result<Export> {
         let (key, v) = self.pick_version(id, version)?;
         if key.kind == KeyKind::Api {
-            return Err(Error::invalid("not_exportable", format!("{} is an API key: use `keyward key reveal {}`", key.name, key.id)));
+            return Err(Error::invalid(
+                "not_exportable",
+                format!(
+                    "{} is an API key: use `keyward key reveal {}`",
+                    key.name, key.id
+                ),
+            ));
         }
         let alg = key.alg;
         if public {
             let der = v.public_der.as_ref().ok_or_else(|| {
-                Error::invalid("no_public_key", format!("{} is an HMAC key: it has no public part", key.name))
+                Error::invalid(
+                    "no_public_key",
+                    format!("{} is an HMAC key: it has no public part", key.name),
+                )
             })?;
             let pk = PublicKey::from_der(der)?;
             let text = match format {
                 ExportFormat::Pem => pk.to_pem(),
-                ExportFormat::Jwk => serde_json::to_string_pretty(&public_jwk(&pk, v.kid.as_deref(), alg)).unwrap_or_default(),
+                ExportFormat::Jwk => {
+                    serde_json::to_string_pretty(&public_jwk(&pk, v.kid.as_deref(), alg))
+                        .unwrap_or_default()
+                }
             };
-            self.audit_access("key.export", &key, v.version, json!({"name": key.name, "public": true, "format": format_name(format)}))?;
-            return Ok(Export { text: SecretBytes::from(text), public: true });
+            self.audit_access(
+                "key.export",
+                &key,
+                v.version,
+                json!({"name": key.name, "public": true, "format": format_name(format)}),
+            )?;
+            return Ok(Export {
+                text: SecretBytes::from(text),
+                public: true,
+            });
         }
         let stored = self.load_secret(&key, &v, "key.export")?;
         let private = PrivateKey::from_storage(signing_family(&key)?, stored.expose())?;
@@ -828,37 +998,83 @@ impl Vault {
             ExportFormat::Pem => private.to_pem()?,
             ExportFormat::Jwk => private.to_jwk(v.kid.as_deref(), alg),
         };
-        self.audit_access("key.export", &key, v.version, json!({"name": key.name, "public": false, "format": format_name(format)}))?;
-        Ok(Export { text, public: false })
+        self.audit_access(
+            "key.export",
+            &key,
+            v.version,
+            json!({"name": key.name, "public": false, "format": format_name(format)}),
+        )?;
+        Ok(Export {
+            text,
+            public: false,
+        })
     }
 
-    fn audit_access(&self, action: &str, key: &KeyRow, version: u32, details: serde_json::Value) -> Result<()> {
+    fn audit_access(
+        &self,
+        action: &str,
+        key: &KeyRow,
+        version: u32,
+        details: serde_json::Value,
+    ) -> Result<()> {
         let tx = Transaction::immediate(&self.conn)?;
-        self.record(&tx, action, Some((&key.id, Some(version))), Outcome::Success, details)?;
+        self.record(
+            &tx,
+            action,
+            Some((&key.id, Some(version))),
+            Outcome::Success,
+            details,
+        )?;
         tx.commit()
     }
 
     /// The requested version, or the key's current one.
-    pub(crate) fn pick_version(&self, id: &str, version: Option<u32>) -> Result<(KeyRow, VersionRow)> {
+    pub(crate) fn pick_version(
+        &self,
+        id: &str,
+        version: Option<u32>,
+    ) -> Result<(KeyRow, VersionRow)> {
         let key = resolve(&self.conn, id)?;
         let vs = versions(&self.conn, &key.id)?;
         let v = match version {
             Some(n) => vs.iter().find(|v| v.version == n).cloned().ok_or_else(|| {
-                Error::NotFound(format!("{} has no version {n}: see `keyward key show {}`", key.name, key.id))
+                Error::NotFound(format!(
+                    "{} has no version {n}: see `keyward key show {}`",
+                    key.name, key.id
+                ))
             })?,
-            None => current(&vs).cloned().ok_or_else(|| Error::NotFound(format!("{} has no versions", key.name)))?,
+            None => current(&vs)
+                .cloned()
+                .ok_or_else(|| Error::NotFound(format!("{} has no versions", key.name)))?,
         };
         Ok((key, v))
     }
 
     /// Reads a version's secret from the store; a missing one is reported
     /// (and audited) as a vault inconsistency.
-    pub(crate) fn load_secret(&self, key: &KeyRow, v: &VersionRow, action: &str) -> Result<SecretBytes> {
+    pub(crate) fn load_secret(
+        &self,
+        key: &KeyRow,
+        v: &VersionRow,
+        action: &str,
+    ) -> Result<SecretBytes> {
         if v.state == KeyState::Destroyed {
-            return Err(Error::conflict("destroyed", format!("version {} of {} was destroyed: its secret is gone", v.version, key.name)));
+            return Err(Error::conflict(
+                "destroyed",
+                format!(
+                    "version {} of {} was destroyed: its secret is gone",
+                    v.version, key.name
+                ),
+            ));
         }
         if !v.has_secret {
-            return Err(Error::invalid("public_only", format!("{} is a public-only key: there is no secret to read", key.name)));
+            return Err(Error::invalid(
+                "public_only",
+                format!(
+                    "{} is a public-only key: there is no secret to read",
+                    key.name
+                ),
+            ));
         }
         let entry = entry_name(&key.id, v.version);
         match self.store.get(&entry) {
@@ -906,7 +1122,11 @@ pub(crate) fn signing_family(key: &KeyRow) -> Result<KeyFamily> {
 }
 
 fn alg_list(f: KeyFamily) -> String {
-    f.allowed_algs().iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+    f.allowed_algs()
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// PEM or JSON input is never taken as a raw HMAC secret: a malformed key
@@ -919,7 +1139,10 @@ fn looks_structured(input: &[u8]) -> bool {
 
 fn positive(d: Option<Duration>, flag: &str) -> Result<()> {
     if d.is_some_and(|d| d <= Duration::zero()) {
-        return Err(Error::invalid("bad_duration", format!("{flag} must be greater than zero")));
+        return Err(Error::invalid(
+            "bad_duration",
+            format!("{flag} must be greater than zero"),
+        ));
     }
     Ok(())
 }

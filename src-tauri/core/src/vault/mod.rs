@@ -226,7 +226,12 @@ impl Vault {
 
     /// Records a failed operation in a transaction of its own (best effort:
     /// the original error is what the user must see).
-    pub(crate) fn record_failure(&self, action: &str, key: Option<(&str, Option<u32>)>, err: &Error) {
+    pub(crate) fn record_failure(
+        &self,
+        action: &str,
+        key: Option<(&str, Option<u32>)>,
+        err: &Error,
+    ) {
         let Ok(tx) = db::Transaction::immediate(&self.conn) else {
             return;
         };
@@ -288,7 +293,9 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
             .query_row("SELECT v FROM meta WHERE k = 'vault_id'", [], |r| r.get(0))
             .optional()?;
         let genesis: Option<String> = conn
-            .query_row("SELECT v FROM meta WHERE k = 'audit_genesis'", [], |r| r.get(0))
+            .query_row("SELECT v FROM meta WHERE k = 'audit_genesis'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(id.zip(genesis))
     };
@@ -313,7 +320,10 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
         }
     };
     let genesis = from_hex(&existing.1).ok_or_else(|| {
-        Error::Database("the vault's audit genesis value is corrupted: restore the database from a backup".into())
+        Error::Database(
+            "the vault's audit genesis value is corrupted: restore the database from a backup"
+                .into(),
+        )
     })?;
     Ok((existing.0, genesis))
 }

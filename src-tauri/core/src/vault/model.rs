@@ -221,7 +221,9 @@ pub(crate) fn summarize(key: &KeyRow, versions: &[VersionRow], now: DateTime<Utc
         name: key.name.clone(),
         kind: key.kind,
         alg: key.alg.map(|a| a.as_str().to_string()),
-        state: cur.map(|v| v.effective_state(now)).unwrap_or(KeyState::Destroyed),
+        state: cur
+            .map(|v| v.effective_state(now))
+            .unwrap_or(KeyState::Destroyed),
         version: cur.map(|v| v.version).unwrap_or(0),
         created_at: key.created_at.clone(),
         expires_at: cur.and_then(|v| v.not_after.clone()),
@@ -236,7 +238,9 @@ pub(crate) fn summarize(key: &KeyRow, versions: &[VersionRow], now: DateTime<Utc
             .max(),
         last_used_at: versions.iter().filter_map(|v| v.last_used_at.clone()).max(),
         destroy_at: key.destroy_at.clone(),
-        public_only: key.kind == KeyKind::Signing && cur.is_some_and(|v| !v.has_secret) && key.destroyed_at.is_none(),
+        public_only: key.kind == KeyKind::Signing
+            && cur.is_some_and(|v| !v.has_secret)
+            && key.destroyed_at.is_none(),
     }
 }
 

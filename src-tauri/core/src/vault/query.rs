@@ -2,7 +2,9 @@
 //! None of these returns a secret.
 
 use super::lifecycle::public_jwk;
-use super::model::{self, resolve, summarize, version_info, versions, KeyDetail, KeyFilter, KeyRow, KeySummary};
+use super::model::{
+    self, resolve, summarize, version_info, versions, KeyDetail, KeyFilter, KeyRow, KeySummary,
+};
 use super::Vault;
 use crate::crypto::PublicKey;
 use crate::duration::rfc3339;
@@ -77,7 +79,10 @@ impl Vault {
             for id in ids {
                 let k = resolve(&self.conn, id)?;
                 if k.kind != KeyKind::Signing {
-                    return Err(Error::invalid("not_signing", format!("{} is an API key: a JWKS holds signing keys only", k.name)));
+                    return Err(Error::invalid(
+                        "not_signing",
+                        format!("{} is an API key: a JWKS holds signing keys only", k.name),
+                    ));
                 }
                 ks.push(k);
             }
@@ -112,7 +117,11 @@ impl Vault {
         )?;
         let candidates = stmt
             .query_map(params![key.prefix(), key.last4()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, Vec<u8>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         drop(stmt);
@@ -123,7 +132,10 @@ impl Vault {
             }
         }
         let Some((id, version)) = found else {
-            return Err(Error::rejected("unknown_key", "the API key is not known to this vault"));
+            return Err(Error::rejected(
+                "unknown_key",
+                "the API key is not known to this vault",
+            ));
         };
         let key_row = resolve(&self.conn, &id)?;
         let vs = versions(&self.conn, &id)?;
@@ -135,7 +147,11 @@ impl Vault {
         if !state.verifies() || state == KeyState::Pending {
             return Err(Error::rejected(
                 "key_not_live",
-                format!("the API key belongs to {} v{version}, which is {}", key_row.name, state.as_str()),
+                format!(
+                    "the API key belongs to {} v{version}, which is {}",
+                    key_row.name,
+                    state.as_str()
+                ),
             ));
         }
         self.conn.execute(
