@@ -126,7 +126,16 @@ mod tests {
         assert_eq!(parse_duration("30d").unwrap(), Duration::days(30));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
         assert_eq!(parse_duration("0s").unwrap(), Duration::zero());
-        for bad in ["", "10", "h", "1x", "-5m", "1.5h", "m5", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "10",
+            "h",
+            "1x",
+            "-5m",
+            "1.5h",
+            "m5",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse_positive("0s").is_err());

@@ -171,7 +171,9 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Lowercase hex.
@@ -251,7 +253,9 @@ pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
             details: &details,
         };
         if event_hash(&prev, &fields).as_slice() != hash.as_slice() {
-            return Ok(broken(format!("event #{seq} was altered after it was written")));
+            return Ok(broken(format!(
+                "event #{seq} was altered after it was written"
+            )));
         }
         prev = hash;
         last_seq = Some(seq);

@@ -49,7 +49,12 @@ impl ApiKey {
     /// Parses untrusted text (surrounding whitespace trimmed): prefix, length,
     /// alphabet and checksum. Errors never repeat the input.
     pub fn parse(input: &[u8]) -> Result<ApiKey> {
-        let bad = |why: &str| Error::invalid("bad_api_key", format!("not a well-formed Keyward API key: {why}"));
+        let bad = |why: &str| {
+            Error::invalid(
+                "bad_api_key",
+                format!("not a well-formed Keyward API key: {why}"),
+            )
+        };
         let s = std::str::from_utf8(input).map_err(|_| bad("it is not UTF-8 text"))?;
         let s = s.trim();
         let (prefix, rest) = s
@@ -115,7 +120,9 @@ pub fn validate_prefix(prefix: &str) -> Result<()> {
 }
 
 fn prefix_ok(p: &str) -> bool {
-    (2..=12).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    (2..=12).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Big-endian bytes as a base62 number, zero-padded to `width` digits.
@@ -178,7 +185,15 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_rejected_without_echo() {
-        for bad in ["", "kw", "kw_", "K_abc", "x_abc", "kw_!!!", "toolongprefix1_abc"] {
+        for bad in [
+            "",
+            "kw",
+            "kw_",
+            "K_abc",
+            "x_abc",
+            "kw_!!!",
+            "toolongprefix1_abc",
+        ] {
             let e = ApiKey::parse(bad.as_bytes()).err().expect(bad);
             assert_eq!(e.code(), "bad_api_key");
         }

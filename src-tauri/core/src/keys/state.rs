@@ -105,7 +105,9 @@ impl KeyState {
             }
             (S::Pending | S::Active | S::Grace, T::Disable) => Some(S::Disabled),
             (S::Disabled, T::Enable) => Some(S::Active),
-            (S::Revoked | S::Disabled | S::Expired, T::ScheduleDestroy) => Some(S::DestroyScheduled),
+            (S::Revoked | S::Disabled | S::Expired, T::ScheduleDestroy) => {
+                Some(S::DestroyScheduled)
+            }
             (S::DestroyScheduled, T::Destroy) => Some(S::Destroyed),
             (S::Revoked | S::Disabled | S::Expired, T::Destroy) => Some(S::Destroyed),
             _ => None,
@@ -115,7 +117,9 @@ impl KeyState {
                 (S::Active | S::Grace | S::Pending, T::ScheduleDestroy | T::Destroy) => {
                     format!(": revoke it first (keyward key revoke {key} --reason TEXT)")
                 }
-                (S::Revoked, T::Enable) => ": revocation is never undone; create a new key instead".into(),
+                (S::Revoked, T::Enable) => {
+                    ": revocation is never undone; create a new key instead".into()
+                }
                 (S::Destroyed, _) => ": the secret is gone; create a new key instead".into(),
                 (S::Revoked, T::Revoke) => ": it is already revoked".into(),
                 _ => String::new(),
@@ -175,7 +179,10 @@ mod tests {
         use Transition as T;
         assert_eq!(S::Active.apply(T::RotateOut, "k").unwrap(), S::Grace);
         assert_eq!(S::Grace.apply(T::Revoke, "k").unwrap(), S::Revoked);
-        assert_eq!(S::Revoked.apply(T::ScheduleDestroy, "k").unwrap(), S::DestroyScheduled);
+        assert_eq!(
+            S::Revoked.apply(T::ScheduleDestroy, "k").unwrap(),
+            S::DestroyScheduled
+        );
         assert_eq!(S::Pending.apply(T::Promote, "k").unwrap(), S::Active);
         let e = S::Revoked.apply(T::Enable, "k").unwrap_err();
         assert!(e.to_string().contains("never undone"), "{e}");
