@@ -9,6 +9,8 @@ fi
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export KEYWARD_REAL_HOME="$HOME"
+# Tools keep their caches in the real HOME.
+export npm_config_cache="${npm_config_cache:-$HOME/.npm}"
 tmp_home=$(mktemp -d "${TMPDIR:-/tmp}/keyward-home.XXXXXX")
 trap 'rm -rf "$tmp_home"' EXIT
 HOME="$tmp_home" KEYWARD_IN_KEYRING=1 dbus-run-session -- bash -c '

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine and runs every check and test:
+# formatting, lints, UI checks and unit tests, the Rust tests against a real
+# Secret Service (a private D-Bus session with an unlocked gnome-keyring), and
+# the desktop end-to-end tests under Xvfb through WebDriver.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "UI build (embedded in the desktop binary)"
+npm --prefix ui run build --silent
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "UI checks and unit tests"
+npm --prefix ui run check --silent
+npm --prefix ui test --silent
+
+step "build"
+cargo build --workspace --bins --quiet
+
+step "Rust tests and desktop end-to-end tests (real Secret Service)"
+scripts/with-keyring.sh bash -c 'cargo test --workspace --quiet && tests/e2e/run.sh'
