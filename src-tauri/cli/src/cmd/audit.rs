@@ -46,10 +46,8 @@ pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
                 return Err(Error::invalid("bad_limit", "--limit must be at least 1"));
             }
             let vault = ctx.open_vault()?;
-            let key_id = match key {
-                Some(k) => Some(vault.show_key(&k).map(|d| d.summary.id).unwrap_or(k)),
-                None => None,
-            };
+            // A name resolves to its id; an id of a destroyed key still filters.
+            let key_id = key.map(|k| vault.show_key(&k).map(|d| d.summary.id).unwrap_or(k));
             let filter = AuditFilter {
                 action,
                 key_id,

@@ -338,7 +338,7 @@ pub(crate) fn random_hex(n: usize) -> Result<String> {
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
