@@ -1,23 +1,328 @@
-//! `keyward jwt ...` (being built: inspect, verify, sign, revoke, crack).
+//! `keyward jwt ...`: inspect, verify and crack tokens. The engine is
+//! `keyward_core::jwt`; this file reads flags and files and shapes output.
 
 use crate::output::Ctx;
-use clap::Subcommand;
-use keyward_core::Result;
+use clap::{ArgGroup, Subcommand};
+use keyward_core::crypto::Alg;
+use keyward_core::duration::{parse_duration, parse_time};
+use keyward_core::jwt::{
+    self, Candidate, InspectOptions, Inspection, Severity, Status, VerifyOptions,
+};
+use keyward_core::{Error, Result};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum JwtCmd {
-    /// Decode a token and lint it (no key needed).
+    /// Decode a token, explain its claims and lint it (no key needed).
     Inspect {
-        /// The token, or `-` for stdin.
+        /// The token, or `-` (or nothing) for stdin.
         token: Option<String>,
+        /// Judge times against this instant (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        /// Flag tokens that live longer than this (default 24h).
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        max_lifetime: String,
+    },
+    /// Verify a token's signature and claims, check by check.
+    #[command(group(ArgGroup::new("keysrc").required(true).args(["key", "secret_file", "key_file"])))]
+    Verify {
+        /// The token, or `-` (or nothing) for stdin.
+        token: Option<String>,
+        /// A vault key id or name.
+        #[arg(long, value_name = "ID")]
+        key: Option<String>,
+        /// The HMAC secret: the file's exact bytes.
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+        /// PEM (public, private, PKCS#1, SEC1, certificate), DER, JWK or JWK Set.
+        #[arg(long, value_name = "PATH")]
+        key_file: Option<PathBuf>,
+        /// Allow only these algorithms (repeatable); narrows what the key allows.
+        #[arg(long = "alg", value_name = "ALG")]
+        algs: Vec<String>,
+        /// Required issuer.
+        #[arg(long, value_name = "ISS")]
+        iss: Option<String>,
+        /// Accepted audience (repeatable; any one must be in the token's aud).
+        #[arg(long = "aud", value_name = "AUD")]
+        aud: Vec<String>,
+        /// Clock skew tolerated for exp, nbf and iat, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value = "0")]
+        leeway: String,
+        /// Judge times against this instant (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        /// A claim that must be present (repeatable).
+        #[arg(long = "require", value_name = "CLAIM")]
+        require: Vec<String>,
+        /// Generic JWS: any payload, claim checks skipped.
+        #[arg(long)]
+        jws: bool,
+    },
+    /// Try a wordlist of HMAC secrets against an HS* token.
+    Crack {
+        /// The token, or `-` (or nothing) for stdin.
+        token: Option<String>,
+        /// One candidate secret per line.
+        #[arg(long, value_name = "PATH")]
+        wordlist: PathBuf,
+        /// Worker threads (default: the number of CPUs).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
 }
 
-pub fn run(_ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
+pub fn run(ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
     match cmd {
-        JwtCmd::Inspect { .. } => Err(keyward_core::Error::invalid(
-            "unsupported",
-            "jwt inspect is not available in this build yet",
-        )),
+        JwtCmd::Inspect {
+            token,
+            now,
+            max_lifetime,
+        } => inspect(ctx, token, now, &max_lifetime),
+        JwtCmd::Verify {
+            token,
+            key,
+            secret_file,
+            key_file,
+            algs,
+            iss,
+            aud,
+            leeway,
+            now,
+            require,
+            jws,
+        } => {
+            let keys = if key.is_some() {
+                return Err(Error::invalid(
+                    "unsupported",
+                    "jwt verify --key (vault keys) is not available in this build yet: use --key-file or --secret-file",
+                ));
+            } else if let Some(path) = secret_file {
+                let secret = jwt::load_key_file(&path)?;
+                if secret.is_empty() {
+                    return Err(Error::invalid(
+                        "empty_secret",
+                        format!("{}: the secret file is empty", path.display()),
+                    ));
+                }
+                jwt::KeySource::Single(Candidate::hmac_secret(&secret, file_label(&path)))
+            } else if let Some(path) = key_file {
+                let bytes = jwt::load_key_file(&path)?;
+                jwt::key_source_from_file(&bytes, &file_label(&path))?
+            } else {
+                // clap's required group guarantees one key source.
+                return Err(Error::invalid(
+                    "usage",
+                    "give --key, --secret-file or --key-file",
+                ));
+            };
+            let token = read_token(token)?;
+            let mut opts = VerifyOptions::new(keys, parse_now(now)?);
+            opts.algs = algs
+                .iter()
+                .map(|a| a.parse::<Alg>())
+                .collect::<Result<_>>()?;
+            opts.iss = iss;
+            opts.aud = aud;
+            opts.leeway = parse_leeway(&leeway)?;
+            opts.require = require;
+            opts.jws = jws;
+            verify(ctx, &token, &opts)
+        }
+        JwtCmd::Crack {
+            token,
+            wordlist,
+            threads,
+        } => crack(ctx, token, &wordlist, threads),
+    }
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The token argument, or stdin for `-`/none; surrounding whitespace trimmed.
+fn read_token(arg: Option<String>) -> Result<String> {
+    let text = match arg.as_deref() {
+        Some("-") | None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .take(jwt::MAX_TOKEN_BYTES as u64 + 1024)
+                .read_to_string(&mut s)
+                .map_err(|e| {
+                    Error::invalid(
+                        "bad_input",
+                        format!("cannot read the token from stdin: {e}"),
+                    )
+                })?;
+            s
+        }
+        Some(t) => t.to_string(),
+    };
+    Ok(text.trim().to_string())
+}
+
+fn parse_now(now: Option<String>) -> Result<chrono::DateTime<chrono::Utc>> {
+    match now {
+        Some(t) => parse_time(&t),
+        None => Ok(chrono::Utc::now()),
+    }
+}
+
+fn parse_leeway(text: &str) -> Result<i64> {
+    if let Ok(n) = text.trim().parse::<u32>() {
+        return Ok(i64::from(n));
+    }
+    parse_duration(text).map(|d| d.num_seconds()).map_err(|_| {
+        Error::invalid(
+            "bad_leeway",
+            format!("invalid --leeway {text:?}: give a number of seconds (for example 30)"),
+        )
+    })
+}
+
+fn inspect(
+    ctx: &Ctx,
+    token: Option<String>,
+    now: Option<String>,
+    max_lifetime: &str,
+) -> Result<u8> {
+    let text = read_token(token)?;
+    let token = jwt::parse(&text)?;
+    let mut opts = InspectOptions::at(parse_now(now)?);
+    opts.max_lifetime = parse_duration(max_lifetime)?.num_seconds();
+    let report = jwt::inspect(&token, &opts);
+    let doc = serde_json::to_value(&report).unwrap_or(Value::Null);
+    ctx.emit(&doc, || human_inspection(&report));
+    Ok(0)
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn human_inspection(r: &Inspection) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Header\n{}\n",
+        pretty(&Value::Object(r.header.clone()))
+    ));
+    match &r.payload_text {
+        Some(text) => out.push_str(&format!("\nPayload (not a claims set)\n{text}\n")),
+        None => out.push_str(&format!("\nClaims\n{}\n", pretty(&r.claims))),
+    }
+    if !r.registered.is_empty() {
+        out.push_str("\nRegistered claims\n");
+        for c in &r.registered {
+            out.push_str(&format!("  {:<4} {}\n", c.claim, c.explained));
+        }
+    }
+    out.push_str(&format!(
+        "\nSignature: {} ({} bytes)\n",
+        r.alg, r.signature_bytes
+    ));
+    if r.lints.is_empty() {
+        out.push_str("\nLint: nothing to report\n");
+    } else {
+        out.push_str("\nLint\n");
+        for l in &r.lints {
+            let sev = match l.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            out.push_str(&format!("  {sev:<7} {:<20} {}\n", l.id, l.message));
+        }
+    }
+    out
+}
+
+fn verify(ctx: &Ctx, text: &str, opts: &VerifyOptions) -> Result<u8> {
+    let token = jwt::parse(text)?;
+    let v = jwt::verify(&token, opts);
+    let doc = json!({
+        "valid": v.valid,
+        "reason": v.reason,
+        "header": v.header,
+        "claims": v.claims,
+        "checks": v.checks,
+        "key": v.key,
+    });
+    ctx.emit(&doc, || {
+        if ctx.quiet {
+            return match &v.reason {
+                None => "valid".into(),
+                Some(r) => format!("invalid: {r}"),
+            };
+        }
+        let mut out = match &v.reason {
+            None => "VALID\n".to_string(),
+            Some(r) => format!("INVALID: {r}\n"),
+        };
+        for c in &v.checks {
+            let mark = match c.status {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Warn => "warn",
+                Status::Skipped => "skip",
+            };
+            out.push_str(&format!(
+                "  [{mark}] {:<10} {}\n",
+                c.check.as_str(),
+                c.detail
+            ));
+        }
+        out
+    });
+    Ok(if v.valid { 0 } else { 1 })
+}
+
+fn crack(ctx: &Ctx, token: Option<String>, wordlist: &Path, threads: Option<usize>) -> Result<u8> {
+    let text = read_token(token)?;
+    let token = jwt::parse(&text)?;
+    let words = std::fs::read(wordlist).map_err(|e| {
+        Error::invalid(
+            "unreadable_wordlist",
+            format!("cannot read wordlist {}: {e}", wordlist.display()),
+        )
+    })?;
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let quiet = ctx.quiet;
+    let progress = move |p: jwt::CrackProgress| {
+        if !quiet {
+            eprint!(
+                "\rtried {}/{} ({:.0}/s, ETA {}s)   ",
+                p.tried,
+                p.total,
+                p.rate(),
+                p.eta().as_secs()
+            );
+        }
+    };
+    let found = jwt::crack(&token, &words, threads, &progress)?;
+    if !quiet {
+        eprintln!();
+    }
+    match found {
+        Some(secret) => {
+            let shown = secret
+                .expose_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{:?}", secret.expose()));
+            ctx.emit(&json!({"found": true, "secret": shown}), || shown.clone());
+            Ok(0)
+        }
+        None => {
+            ctx.emit(&json!({"found": false, "secret": null}), || {
+                "not found: no line of the wordlist is the secret".into()
+            });
+            Ok(1)
+        }
     }
 }

@@ -62,6 +62,10 @@ pub struct AuditFilter {
     pub until: Option<String>,
     pub grep: Option<String>,
     pub after_seq: Option<i64>,
+    /// Only events before this sequence number (paging backwards).
+    pub before_seq: Option<i64>,
+    /// Newest first.
+    pub newest_first: bool,
     pub limit: Option<u32>,
 }
 
@@ -77,7 +81,10 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
         .optional()?;
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, h),
-        None => (1, genesis.to_vec()),
+        None => {
+            let a = anchor(conn, genesis)?;
+            (a.seq + 1, a.hash)
+        }
     };
     let details = serde_json::to_string(&ev.details).unwrap_or_else(|_| "{}".into());
     let fields = ChainedFields {
@@ -112,40 +119,72 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
     Ok(seq)
 }
 
-/// Lists events matching `f`, oldest first.
+/// Lists events matching `f`, oldest first (or newest first).
+///
+/// Time bounds become sequence bounds through the `at` index (events are
+/// appended in time order, so this only narrows the scan), and `--grep` of
+/// three or more characters goes through the trigram index: a page of 100
+/// stays fast over millions of events.
 pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
     let mut sql = String::from(
-        "SELECT seq, at, actor, source, action, key_id, version, outcome, details, hash FROM audit WHERE 1=1",
+        "SELECT a.seq, a.at, a.actor, a.source, a.action, a.key_id, a.version, a.outcome, a.details, a.hash FROM audit a WHERE 1=1",
     );
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
+        args.push(v);
+        sql.push_str(&clause.replace("?", &format!("?{}", args.len())));
+    };
     if let Some(a) = &f.action {
-        args.push(Box::new(a.clone()));
-        sql.push_str(&format!(" AND action = ?{}", args.len()));
+        bind(&mut sql, " AND a.action = ?", Box::new(a.clone()));
     }
     if let Some(k) = &f.key_id {
-        args.push(Box::new(k.clone()));
-        sql.push_str(&format!(" AND key_id = ?{}", args.len()));
+        bind(&mut sql, " AND a.key_id = ?", Box::new(k.clone()));
     }
     if let Some(s) = &f.since {
-        args.push(Box::new(s.clone()));
-        sql.push_str(&format!(" AND at >= ?{}", args.len()));
+        bind(
+            &mut sql,
+            " AND a.seq >= IFNULL((SELECT MIN(seq) FROM audit WHERE at >= ?), 9223372036854775807)",
+            Box::new(s.clone()),
+        );
+        bind(&mut sql, " AND a.at >= ?", Box::new(s.clone()));
     }
     if let Some(u) = &f.until {
-        args.push(Box::new(u.clone()));
-        sql.push_str(&format!(" AND at < ?{}", args.len()));
+        bind(
+            &mut sql,
+            " AND a.seq <= IFNULL((SELECT MAX(seq) FROM audit WHERE at < ?), -1)",
+            Box::new(u.clone()),
+        );
+        bind(&mut sql, " AND a.at < ?", Box::new(u.clone()));
     }
-    if let Some(g) = &f.grep {
-        args.push(Box::new(format!("%{}%", escape_like(g))));
-        let n = args.len();
-        sql.push_str(&format!(
-            " AND (details LIKE ?{n} ESCAPE '\\' OR action LIKE ?{n} ESCAPE '\\' OR actor LIKE ?{n} ESCAPE '\\' OR IFNULL(key_id,'') LIKE ?{n} ESCAPE '\\')"
-        ));
+    if let Some(g) = f.grep.as_deref().filter(|g| !g.is_empty()) {
+        if g.chars().count() >= 3 {
+            // A trigram phrase query matches substrings, case-insensitively.
+            let phrase = format!("\"{}\"", g.replace('"', "\"\""));
+            bind(
+                &mut sql,
+                " AND a.seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)",
+                Box::new(phrase),
+            );
+        } else {
+            let like = format!("%{}%", escape_like(g));
+            bind(
+                &mut sql,
+                " AND (a.details LIKE ? ESCAPE '\\' OR a.action LIKE ? ESCAPE '\\' OR a.actor LIKE ? ESCAPE '\\' OR IFNULL(a.key_id, '') LIKE ? ESCAPE '\\')",
+                Box::new(like),
+            );
+        }
     }
     if let Some(after) = f.after_seq {
-        args.push(Box::new(after));
-        sql.push_str(&format!(" AND seq > ?{}", args.len()));
+        bind(&mut sql, " AND a.seq > ?", Box::new(after));
     }
-    sql.push_str(" ORDER BY seq");
+    if let Some(before) = f.before_seq {
+        bind(&mut sql, " AND a.seq < ?", Box::new(before));
+    }
+    sql.push_str(if f.newest_first {
+        " ORDER BY a.seq DESC"
+    } else {
+        " ORDER BY a.seq"
+    });
     if let Some(l) = f.limit {
         sql.push_str(&format!(" LIMIT {l}"));
     }
@@ -198,14 +237,58 @@ pub struct BrokenLink {
     pub problem: String,
 }
 
+/// Where the chain starts: the genesis value at sequence 0, or, after an
+/// archive, the last archived event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+}
+
+/// The chain's anchor: the archive base recorded in `meta`, else the genesis.
+pub fn anchor(conn: &Connection, genesis: &[u8]) -> Result<Anchor> {
+    let base: Option<String> = conn
+        .query_row("SELECT v FROM meta WHERE k = 'audit_base'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(b) = base {
+        let parsed = b
+            .split_once(':')
+            .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, from_hex(h)?)));
+        return match parsed {
+            Some((seq, hash)) => Ok(Anchor { seq, hash }),
+            None => Err(Error::Database(
+                "the audit archive base is corrupted: restore the database from a backup".into(),
+            )),
+        };
+    }
+    Ok(Anchor {
+        seq: 0,
+        hash: genesis.to_vec(),
+    })
+}
+
+/// Lowercase hex back to bytes.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Walks every event in order and recomputes the chain.
 pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
+    let start = anchor(conn, genesis)?;
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash FROM audit ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
-    let mut prev = genesis.to_vec();
-    let mut expected_seq = 1i64;
+    let mut prev = start.hash;
+    let mut expected_seq = start.seq + 1;
     let mut count = 0i64;
     let mut last_seq = None;
     while let Some(r) = rows.next()? {

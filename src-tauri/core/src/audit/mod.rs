@@ -5,6 +5,8 @@
 //! Never records a secret: details hold ids, names, algorithms, reasons.
 
 pub mod chain;
+pub mod checkpoint;
+pub mod export;
 pub mod log;
 
 pub use log::{AuditEvent, AuditFilter, NewEvent, Outcome};

@@ -2,6 +2,7 @@
 //! the audit chain, and finishes what crashed operations left behind (see the
 //! protocol in [`super::lifecycle`]).
 
+use super::audit_log::AUDIT_KEY_ENTRY;
 use super::Vault;
 use crate::audit::Outcome;
 use crate::db::Transaction;
@@ -137,8 +138,10 @@ impl Vault {
                 repairable: true,
             });
         }
-        let owned_entries: BTreeSet<String> =
+        let mut owned_entries: BTreeSet<String> =
             owned.iter().map(|(k, v)| entry_name(k, *v)).collect();
+        // The audit signing key is the vault's own entry: never an orphan.
+        owned_entries.insert(AUDIT_KEY_ENTRY.to_string());
         let keychain_enumerated = listed.is_some();
         match &listed {
             Some(entries) => {
@@ -176,7 +179,26 @@ impl Vault {
             }
         }
         let chain = self.audit_verify()?;
-        if let Some(b) = &chain.first_broken {
+        if let Some(b) = chain.first_broken.as_ref().filter(|b| {
+            b.problem
+                .contains("checkpoint file outside the database is missing")
+        }) {
+            problems.push(Problem {
+                kind: "audit_checkpoint".into(),
+                key_id: None,
+                version: None,
+                entry: None,
+                detail: format!(
+                    "the audit chain is intact up to event #{}, but {}",
+                    b.seq, b.problem
+                ),
+                repair: format!(
+                    "record event #{} as the audit checkpoint (accepts the log as it is now)",
+                    b.seq
+                ),
+                repairable: true,
+            });
+        } else if let Some(b) = &chain.first_broken {
             problems.push(Problem {
                 kind: "audit_chain".into(),
                 key_id: None,
@@ -229,7 +251,7 @@ impl Vault {
                     Outcome::Success,
                     json!({"problem": "orphan_entry", "entry": entry, "action": "deleted"}),
                 )?;
-                tx.commit()?;
+                self.commit(tx)?;
                 Ok(format!("deleted orphan keychain entry {entry}"))
             }
             "unfinished_operation" => {
@@ -270,7 +292,7 @@ impl Vault {
                     tx.execute("DELETE FROM pending_ops WHERE id = ?1", [intent.id])?;
                     self.record(&tx, "vault.repair", Some(key), Outcome::Success, json!({"problem": "unfinished_operation", "op": intent.op, "action": "rolled back"}))?;
                 }
-                tx.commit()?;
+                self.commit(tx)?;
                 Ok(format!(
                     "{} the interrupted {} of {} v{} ({})",
                     if intent.op == "destroy" {
@@ -283,6 +305,19 @@ impl Vault {
                     intent.version,
                     rfc3339(self.clock.now())
                 ))
+            }
+            "audit_checkpoint" => {
+                self.refresh_checkpoint();
+                let tx = Transaction::immediate(&self.conn)?;
+                self.record(
+                    &tx,
+                    "vault.repair",
+                    None,
+                    Outcome::Success,
+                    json!({"problem": "audit_checkpoint", "action": "checkpoint recreated"}),
+                )?;
+                self.commit(tx)?;
+                Ok("recreated the audit checkpoint file".into())
             }
             other => Ok(format!("nothing done for {other}")),
         }

@@ -546,7 +546,7 @@ impl Vault {
             // Public-only material: nothing in the keychain, one transaction.
             let tx = Transaction::immediate(&self.conn)?;
             commit(&tx, self)?;
-            return tx.commit();
+            return self.commit(tx);
         };
         // Fail before any write when the keychain is not there.
         self.store.probe()?;
@@ -557,7 +557,7 @@ impl Vault {
                 params![op, key_id, version, entry, std::process::id(), rfc3339(self.clock.now())],
             )?;
             let id = tx.last_insert_rowid();
-            tx.commit()?;
+            self.commit(tx)?;
             id
         };
         failpoint::hit(&format!("{op}.after_intent"));
@@ -572,7 +572,7 @@ impl Vault {
             commit(&tx, self)?;
             tx.execute("DELETE FROM pending_ops WHERE id = ?1", [intent])?;
             failpoint::hit(&format!("{op}.before_commit"));
-            tx.commit()
+            self.commit(tx)
         });
         if let Err(e) = finish {
             // Roll back: the secret must not outlive its failed row.
@@ -764,7 +764,7 @@ impl Vault {
             )?;
             revoked.push(v.version);
         }
-        tx.commit()?;
+        self.commit(tx)?;
         failpoint::hit("revoke.after_commit");
         Ok(revoked)
     }
@@ -817,7 +817,7 @@ impl Vault {
             Outcome::Success,
             json!({"name": key.name, "destroy_at": at}),
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(Some(at))
     }
 
@@ -847,7 +847,7 @@ impl Vault {
             Outcome::Success,
             json!({"name": key.name}),
         )?;
-        tx.commit()
+        self.commit(tx)
     }
 
     /// Destroys every secret of a key and leaves tombstone rows.
@@ -867,7 +867,7 @@ impl Vault {
                     params![key.id, v.version, entry_name(&key.id, v.version), std::process::id(), rfc3339(self.clock.now())],
                 )?;
             }
-            tx.commit()?;
+            self.commit(tx)?;
         }
         failpoint::hit("destroy.after_intent");
         for v in &with_secret {
@@ -876,7 +876,7 @@ impl Vault {
         }
         let tx = Transaction::immediate(&self.conn)?;
         self.finish_destroy(&tx, &key.id, &key.name)?;
-        tx.commit()
+        self.commit(tx)
     }
 
     /// The commit step of destruction (also used by repair).
@@ -1025,7 +1025,7 @@ impl Vault {
             Outcome::Success,
             details,
         )?;
-        tx.commit()
+        self.commit(tx)
     }
 
     /// The requested version, or the key's current one.

@@ -7,6 +7,7 @@
 //! - [`query`]: list, show, JWKS, API-key verification.
 //! - [`check`]: `vault check [--repair]`.
 
+pub mod audit_log;
 pub mod check;
 pub mod lifecycle;
 pub mod model;
@@ -193,11 +194,6 @@ impl Vault {
         audit::log::list(&self.conn, filter)
     }
 
-    /// Walks the audit chain.
-    pub fn audit_verify(&self) -> Result<audit::log::ChainReport> {
-        audit::log::verify(&self.conn, &self.genesis)
-    }
-
     /// Appends an audit event inside the caller's transaction.
     pub(crate) fn record(
         &self,
@@ -242,7 +238,7 @@ impl Vault {
         };
         let details = serde_json::json!({"error": err.code(), "message": err.to_string()});
         if self.record(&tx, action, key, outcome, details).is_ok() {
-            let _ = tx.commit();
+            let _ = self.commit(tx);
         }
     }
 }
@@ -319,7 +315,7 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
             }
         }
     };
-    let genesis = from_hex(&existing.1).ok_or_else(|| {
+    let genesis = audit::log::from_hex(&existing.1).ok_or_else(|| {
         Error::Database(
             "the vault's audit genesis value is corrupted: restore the database from a backup"
                 .into(),
@@ -335,16 +331,6 @@ pub(crate) fn random_hex(n: usize) -> Result<String> {
         .fill(&mut buf)
         .map_err(|_| Error::Io("the OS random number generator failed".into()))?;
     Ok(audit::log::hex(&buf))
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The OS user acting, for the audit log.

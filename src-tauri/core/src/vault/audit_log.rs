@@ -1,0 +1,345 @@
+//! The vault's side of the audit log: checkpoints after each commit, the
+//! audit signing key (Ed25519, private half in the keychain), export,
+//! archive, and checking the chain against the checkpoint.
+
+use super::Vault;
+use crate::audit::checkpoint::{self, Checkpoint, SignedCheckpoint};
+use crate::audit::export::{self, ExportFormat, ExportSummary};
+use crate::audit::log::{hex, BrokenLink, ChainReport};
+use crate::audit::Outcome;
+use crate::crypto::{Alg, KeyFamily, PrivateKey, PublicKey};
+use crate::db::Transaction;
+use crate::duration::rfc3339;
+use crate::error::{Error, Result};
+use chrono::Duration;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+use std::io::Write;
+
+/// The keychain entry of the audit signing key.
+pub const AUDIT_KEY_ENTRY: &str = "audit/signing-key";
+
+/// What `audit archive` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveSummary {
+    pub archived: i64,
+    pub up_to_seq: Option<i64>,
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+impl Vault {
+    /// Commits `tx` and moves the out-of-database checkpoint forward.
+    pub(crate) fn commit(&self, tx: Transaction<'_>) -> Result<()> {
+        tx.commit()?;
+        self.refresh_checkpoint();
+        Ok(())
+    }
+
+    /// Best effort: a checkpoint that lags behind is harmless (only one
+    /// ahead of the database means events were removed).
+    pub(crate) fn refresh_checkpoint(&self) {
+        let last: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        if let Some((seq, hash)) = last {
+            let _ = checkpoint::write(
+                &self.dir,
+                &Checkpoint {
+                    seq,
+                    hash: hex(&hash),
+                },
+            );
+        }
+    }
+
+    /// The audit key's public half, creating the key on first use.
+    pub fn audit_public_key(&self) -> Result<PublicKey> {
+        let stored: Option<String> = self
+            .conn
+            .query_row("SELECT v FROM meta WHERE k = 'audit_pubkey'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(h) = stored {
+            let der = crate::audit::log::from_hex(&h).ok_or_else(|| {
+                Error::Database("the audit public key in the database is corrupted".into())
+            })?;
+            return PublicKey::from_der(&der);
+        }
+        self.audit_signing_key()?
+            .public_key()
+            .ok_or_else(|| Error::Database("the audit key has no public half".into()))
+    }
+
+    /// The audit signing key from the keychain; created (and its public half
+    /// recorded) on first use.
+    fn audit_signing_key(&self) -> Result<PrivateKey> {
+        if let Some(bytes) = self.store.get(AUDIT_KEY_ENTRY)? {
+            let key = PrivateKey::from_storage(KeyFamily::Ed25519, bytes.expose())?;
+            self.record_audit_pubkey(&key)?;
+            return Ok(key);
+        }
+        let recorded: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM meta WHERE k = 'audit_pubkey')",
+            [],
+            |r| r.get(0),
+        )?;
+        if recorded {
+            return Err(Error::SecretStore(format!(
+                "the audit signing key ({AUDIT_KEY_ENTRY}) is missing from the keychain: restore the keychain from a backup; checkpoints cannot be signed without it"
+            )));
+        }
+        let key = PrivateKey::generate(Alg::EdDSA, None)?;
+        // Keychain first: a crash before the row leaves an entry that the
+        // next call adopts (above) instead of a row without a key.
+        self.store.put(AUDIT_KEY_ENTRY, &key.to_storage())?;
+        self.record_audit_pubkey(&key)?;
+        Ok(key)
+    }
+
+    fn record_audit_pubkey(&self, key: &PrivateKey) -> Result<()> {
+        let public = key
+            .public_key()
+            .ok_or_else(|| Error::Database("the audit key has no public half".into()))?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (k, v) VALUES ('audit_pubkey', ?1)",
+            [hex(&public.to_der())],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint_signer(&self) -> Result<impl FnMut(i64, &str) -> Result<String> + '_> {
+        let key = self.audit_signing_key()?;
+        let vault_id = self.vault_id.clone();
+        Ok(move |seq: i64, hash: &str| {
+            let sig = key.sign(Alg::EdDSA, &checkpoint::message(&vault_id, seq, hash))?;
+            Ok(crate::crypto::b64::encode(sig))
+        })
+    }
+
+    /// Streams the whole log to `out` with signed checkpoints (audited).
+    pub fn audit_export(
+        &mut self,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<ExportSummary> {
+        let mut sign = self.checkpoint_signer()?;
+        let summary = export::write(&self.conn, &self.vault_id, format, None, out, &mut sign)?;
+        drop(sign);
+        let tx = Transaction::immediate(&self.conn)?;
+        let f = match format {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+            ExportFormat::Jsonl => "jsonl",
+        };
+        self.record(
+            &tx,
+            "audit.export",
+            None,
+            Outcome::Success,
+            json!({"format": f, "events": summary.events, "last_seq": summary.last_seq}),
+        )?;
+        self.commit(tx)?;
+        Ok(summary)
+    }
+
+    /// Moves the events older than `older_than` (a prefix of the chain) into
+    /// a JSON-lines file with a signed checkpoint, then removes them from the
+    /// database; the chain stays verifiable from the recorded base.
+    pub fn audit_archive(
+        &mut self,
+        older_than: Duration,
+        out: &mut dyn Write,
+    ) -> Result<ArchiveSummary> {
+        if older_than <= Duration::zero() {
+            return Err(Error::invalid(
+                "bad_duration",
+                "--older-than must be greater than zero",
+            ));
+        }
+        let chain = self.audit_verify()?;
+        if let Some(b) = chain.first_broken {
+            return Err(Error::rejected(
+                "chain_broken",
+                format!(
+                    "the audit chain is broken at event #{} ({}): nothing archived",
+                    b.seq, b.problem
+                ),
+            ));
+        }
+        let threshold = rfc3339(self.clock.now() - older_than);
+        let first_kept: Option<i64> = self.conn.query_row(
+            "SELECT MIN(seq) FROM audit WHERE at >= ?1",
+            [&threshold],
+            |r| r.get(0),
+        )?;
+        let last: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))?;
+        let cut = match (first_kept, last) {
+            (Some(k), _) => k - 1,
+            (None, Some(l)) => l,
+            (None, None) => 0,
+        };
+        let first: Option<i64> = self
+            .conn
+            .query_row("SELECT MIN(seq) FROM audit", [], |r| r.get(0))?;
+        if first.is_none_or(|f| cut < f) {
+            return Ok(ArchiveSummary {
+                archived: 0,
+                up_to_seq: None,
+                checkpoint: None,
+            });
+        }
+        let mut signed = None;
+        {
+            let mut sign = self.checkpoint_signer()?;
+            let mut record_sign = |seq: i64, hash: &str| {
+                let s = sign(seq, hash)?;
+                if seq == cut {
+                    signed = Some(SignedCheckpoint {
+                        seq,
+                        hash: hash.to_string(),
+                        signature: s.clone(),
+                    });
+                }
+                Ok(s)
+            };
+            export::write(
+                &self.conn,
+                &self.vault_id,
+                ExportFormat::Jsonl,
+                Some(cut),
+                out,
+                &mut record_sign,
+            )?;
+        }
+        let cp = signed.ok_or_else(|| {
+            Error::Database("the archive's last checkpoint was not signed".into())
+        })?;
+        let tx = Transaction::immediate(&self.conn)?;
+        let archived = tx.execute("DELETE FROM audit WHERE seq <= ?1", [cut])? as i64;
+        tx.execute(
+            "INSERT INTO meta (k, v) VALUES ('audit_base', ?1) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            [format!("{}:{}", cp.seq, cp.hash)],
+        )?;
+        tx.execute(
+            "INSERT INTO meta (k, v) VALUES ('audit_base_signature', ?1) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+            [&cp.signature],
+        )?;
+        self.record(
+            &tx,
+            "audit.archive",
+            None,
+            Outcome::Success,
+            json!({"archived": archived, "up_to_seq": cut, "older_than": threshold}),
+        )?;
+        self.commit(tx)?;
+        Ok(ArchiveSummary {
+            archived,
+            up_to_seq: Some(cut),
+            checkpoint: Some(cp),
+        })
+    }
+
+    /// Walks the chain, then compares its end with the checkpoint file and
+    /// the archive base with its signature.
+    pub fn audit_verify(&self) -> Result<ChainReport> {
+        let mut report = crate::audit::log::verify(&self.conn, &self.genesis)?;
+        if report.first_broken.is_some() {
+            return Ok(report);
+        }
+        if let Some(problem) = self.base_problem()? {
+            report.intact = false;
+            report.first_broken = Some(BrokenLink {
+                seq: report.last_seq.map_or(1, |s| s - report.events + 1),
+                problem,
+            });
+            return Ok(report);
+        }
+        match checkpoint::read(&self.dir) {
+            Err(problem) => {
+                report.intact = false;
+                report.first_broken = Some(BrokenLink {
+                    seq: report.last_seq.unwrap_or(0) + 1,
+                    problem,
+                });
+            }
+            Ok(Some(cp)) => {
+                let at_cp: Option<Vec<u8>> = self
+                    .conn
+                    .query_row(
+                        "SELECT hash FROM audit WHERE seq = ?1",
+                        params![cp.seq],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let problem = match at_cp {
+                    None if report.last_seq.is_none_or(|l| cp.seq > l) => Some(format!(
+                        "the newest events were removed: the checkpoint outside the database records event #{} but the log ends at #{}",
+                        cp.seq,
+                        report.last_seq.unwrap_or(0)
+                    )),
+                    Some(h) if hex(&h) != cp.hash => Some(format!("event #{} differs from the checkpoint recorded outside the database", cp.seq)),
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    report.intact = false;
+                    report.first_broken = Some(BrokenLink {
+                        seq: cp.seq.min(report.last_seq.unwrap_or(0) + 1),
+                        problem,
+                    });
+                }
+            }
+            Ok(None) if report.events > 0 => {
+                report.intact = false;
+                report.first_broken = Some(BrokenLink {
+                    seq: report.last_seq.unwrap_or(0),
+                    problem: "the audit checkpoint file outside the database is missing, so removal of the newest events cannot be ruled out (`keyward vault check --repair` records the current end as the checkpoint)".into(),
+                });
+            }
+            Ok(None) => {}
+        }
+        Ok(report)
+    }
+
+    /// After an archive, the chain's base must carry a valid signature.
+    fn base_problem(&self) -> Result<Option<String>> {
+        let base: Option<String> = self
+            .conn
+            .query_row("SELECT v FROM meta WHERE k = 'audit_base'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(base) = base else { return Ok(None) };
+        let sig: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT v FROM meta WHERE k = 'audit_base_signature'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some((seq, hash)) = base.split_once(':') else {
+            return Ok(Some("the audit archive base is malformed".into()));
+        };
+        let cp = SignedCheckpoint {
+            seq: seq.parse().unwrap_or(-1),
+            hash: hash.to_string(),
+            signature: sig.unwrap_or_default(),
+        };
+        let public = self.audit_public_key()?;
+        if !checkpoint::verify_signature(&public, &self.vault_id, &cp) {
+            return Ok(Some("the audit archive base does not carry a valid signature: the start of the log was replaced".into()));
+        }
+        Ok(None)
+    }
+}

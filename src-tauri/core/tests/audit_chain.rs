@@ -1,0 +1,318 @@
+//! The audit log's tamper evidence, tested by editing the SQLite file with
+//! raw SQL as an attacker would: edits, deletions, insertions, reordering and
+//! truncation are each detected and name the first broken event. Exports
+//! verify offline against the audit public key; archives keep the chain
+//! verifiable across the cut. Real keychain, real SQLite files.
+
+use chrono::{Duration, TimeZone, Utc};
+use keyward_core::audit::export::{verify_file, ExportFormat};
+use keyward_core::audit::AuditFilter;
+use keyward_core::vault::{NewApiKey, Source, VaultOptions};
+use keyward_core::{FixedClock, Vault};
+use rusqlite::Connection;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+struct Fx {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    clock: Arc<FixedClock>,
+}
+
+impl Fx {
+    fn new() -> Fx {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault");
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ));
+        Fx {
+            _dir: dir,
+            path,
+            clock,
+        }
+    }
+
+    fn vault(&self) -> Vault {
+        Vault::open(VaultOptions::new(&self.path, Source::Cli).with_clock(self.clock.clone()))
+            .unwrap()
+    }
+
+    /// A vault with `n` key events, one hour apart.
+    fn filled(n: usize) -> Fx {
+        let fx = Fx::new();
+        let mut v = fx.vault();
+        for i in 0..n {
+            v.create_api_key(NewApiKey {
+                name: format!("key-{i}"),
+                ..Default::default()
+            })
+            .unwrap();
+            fx.clock.advance(Duration::hours(1));
+        }
+        fx
+    }
+
+    fn sql(&self, sql: &str) {
+        let c = Connection::open(self.db()).unwrap();
+        c.execute_batch(sql).unwrap();
+    }
+
+    fn db(&self) -> PathBuf {
+        self.path.join("vault.db")
+    }
+
+    fn broken_at(&self) -> Option<(i64, String)> {
+        let r = self.vault().audit_verify().unwrap();
+        r.first_broken.map(|b| (b.seq, b.problem))
+    }
+}
+
+#[test]
+fn an_untouched_chain_verifies() {
+    let fx = Fx::filled(5);
+    let r = fx.vault().audit_verify().unwrap();
+    assert!(r.intact, "{r:?}");
+    assert_eq!(r.events, 5);
+}
+
+#[test]
+fn an_edited_event_is_named() {
+    let fx = Fx::filled(5);
+    fx.sql("UPDATE audit SET details = '{\"name\":\"innocent\"}' WHERE seq = 3");
+    let (seq, why) = fx.broken_at().expect("edit not detected");
+    assert_eq!(seq, 3);
+    assert!(why.contains("altered"), "{why}");
+    for col in [
+        "actor = 'mallory'",
+        "outcome = 'failure'",
+        "at = '2020-01-01T00:00:00.000Z'",
+        "key_id = NULL",
+        "version = 7",
+        "action = 'key.import'",
+    ] {
+        let fx = Fx::filled(4);
+        fx.sql(&format!("UPDATE audit SET {col} WHERE seq = 2"));
+        assert_eq!(
+            fx.broken_at().map(|b| b.0),
+            Some(2),
+            "edit of {col} not detected"
+        );
+    }
+}
+
+#[test]
+fn a_deleted_event_is_named() {
+    let fx = Fx::filled(5);
+    fx.sql("DELETE FROM audit WHERE seq = 2");
+    let (seq, why) = fx.broken_at().expect("deletion not detected");
+    assert_eq!(seq, 3);
+    assert!(why.contains("#2") && why.contains("missing"), "{why}");
+}
+
+#[test]
+fn an_inserted_event_is_named() {
+    let fx = Fx::filled(4);
+    // Make room after #2 and insert a forged event that copies #2's hash as its prev.
+    fx.sql(
+        "UPDATE audit SET seq = seq + 100 WHERE seq >= 3;
+         UPDATE audit SET seq = seq - 99 WHERE seq >= 103;
+         INSERT INTO audit (seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash)
+           SELECT 3, at, 'mallory', source, 'key.reveal', key_id, version, outcome, '{}', hash, hash FROM audit WHERE seq = 2;",
+    );
+    let (seq, why) = fx.broken_at().expect("insertion not detected");
+    assert_eq!(seq, 3, "{why}");
+}
+
+#[test]
+fn reordered_events_are_named() {
+    let fx = Fx::filled(5);
+    // Swap the contents of #2 and #3, keeping the sequence numbers.
+    fx.sql(
+        "UPDATE audit SET seq = -2 WHERE seq = 2;
+         UPDATE audit SET seq = 2 WHERE seq = 3;
+         UPDATE audit SET seq = 3 WHERE seq = -2;",
+    );
+    let (seq, _) = fx.broken_at().expect("reordering not detected");
+    assert_eq!(seq, 2);
+}
+
+#[test]
+fn truncating_the_newest_events_is_caught_by_the_checkpoint() {
+    let fx = Fx::filled(5);
+    fx.sql("DELETE FROM audit WHERE seq >= 4");
+    let (_, why) = fx.broken_at().expect("truncation not detected");
+    assert!(why.contains("#5") && why.contains("removed"), "{why}");
+    // vault check reports it too, as not repairable.
+    let report = fx.vault().check(false).unwrap();
+    assert!(!report.consistent);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.kind == "audit_chain" && !p.repairable),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_rewritten_chain_is_caught_by_the_checkpoint_or_the_signed_export() {
+    let fx = Fx::filled(4);
+    let pubkey = fx.vault().audit_public_key().unwrap();
+    let mut good = Vec::new();
+    fx.vault()
+        .audit_export(ExportFormat::Jsonl, &mut good)
+        .unwrap();
+    // Deleting the checkpoint file is itself reported...
+    std::fs::remove_file(fx.path.join("audit.checkpoint")).unwrap();
+    let (_, why) = fx.broken_at().expect("missing checkpoint not reported");
+    assert!(why.contains("missing"), "{why}");
+    // ...and repair records the current end again.
+    let r = fx.vault().check(true).unwrap();
+    assert!(r.consistent, "{r:?}");
+    // An export's signed checkpoints cannot be forged without the keychain key.
+    let tampered = String::from_utf8(good.clone())
+        .unwrap()
+        .replacen("key-1", "key-X", 1);
+    let rep = verify_file(&mut tampered.as_bytes(), &pubkey).unwrap();
+    assert!(!rep.intact);
+    let ok = verify_file(&mut good.as_slice(), &pubkey).unwrap();
+    assert!(ok.intact, "{ok:?}");
+}
+
+#[test]
+fn exports_verify_offline_and_reject_tampering() {
+    let fx = Fx::filled(6);
+    let mut v = fx.vault();
+    let pubkey = v.audit_public_key().unwrap();
+    for format in [ExportFormat::Json, ExportFormat::Jsonl] {
+        let mut out = Vec::new();
+        let s = v.audit_export(format, &mut out).unwrap();
+        assert!(s.events >= 6 && s.checkpoints >= 1);
+        let r = verify_file(&mut out.as_slice(), &pubkey).unwrap();
+        assert!(r.intact, "{format:?}: {r:?}");
+        assert_eq!(r.signed_up_to, r.last_seq);
+    }
+    let mut out = Vec::new();
+    v.audit_export(ExportFormat::Jsonl, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Dropping the last event: the final checkpoint names an event that is gone.
+    let mut cut: Vec<&str> = lines.clone();
+    let last_event = cut
+        .iter()
+        .rposition(|l| !l.contains("\"checkpoint\""))
+        .unwrap();
+    cut.remove(last_event);
+    let r = verify_file(&mut cut.join("\n").as_bytes(), &pubkey).unwrap();
+    assert!(!r.intact, "truncated export accepted");
+    // Another vault's key does not verify it.
+    let other = Fx::filled(1);
+    let r = verify_file(
+        &mut text.as_bytes(),
+        &other.vault().audit_public_key().unwrap(),
+    )
+    .unwrap();
+    assert!(!r.intact);
+    assert!(r.problem.unwrap().contains("signature"));
+    // CSV: quoted, one header + one line per event.
+    let mut csv = Vec::new();
+    v.audit_export(ExportFormat::Csv, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv
+        .starts_with("seq,at,actor,source,action,key_id,version,outcome,details,prev_hash,hash\n"));
+    assert!(
+        csv.contains("\"{\"\"kind\"\":\"\"api\"\""),
+        "details not CSV-quoted: {csv}"
+    );
+}
+
+#[test]
+fn archiving_keeps_the_chain_verifiable_across_the_cut() {
+    let fx = Fx::filled(10);
+    let mut v = fx.vault();
+    let pubkey = v.audit_public_key().unwrap();
+    // Events are at 00:00..09:00 on Jan 1; the clock is at 10:00. Archive those older than 5h.
+    let mut file = Vec::new();
+    let s = v.audit_archive(Duration::hours(5), &mut file).unwrap();
+    assert_eq!((s.archived, s.up_to_seq), (5, Some(5)));
+    let r = v.audit_verify().unwrap();
+    assert!(r.intact, "{r:?}");
+    let left = v.audit_list(&AuditFilter::default()).unwrap();
+    assert_eq!(left.first().unwrap().seq, 6);
+    assert_eq!(left.last().unwrap().action, "audit.archive");
+    let offline = verify_file(&mut file.as_slice(), &pubkey).unwrap();
+    assert!(offline.intact && offline.last_seq == Some(5), "{offline:?}");
+    // New events chain on; a forged base is caught.
+    v.create_api_key(NewApiKey {
+        name: "after".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(v.audit_verify().unwrap().intact);
+    drop(v);
+    fx.sql("UPDATE meta SET v = '5:' || hex(randomblob(32)) WHERE k = 'audit_base'");
+    assert!(fx.broken_at().is_some(), "forged archive base accepted");
+}
+
+#[test]
+fn list_filters_by_key_action_time_and_text() {
+    let fx = Fx::filled(6);
+    let v = fx.vault();
+    let all = v.audit_list(&AuditFilter::default()).unwrap();
+    let key3 = all[3].key_id.clone().unwrap();
+    let by_key = v
+        .audit_list(&AuditFilter {
+            key_id: Some(key3.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_key.len(), 1);
+    assert_eq!(by_key[0].seq, 4);
+    let since = v
+        .audit_list(&AuditFilter {
+            since: Some("2026-01-01T02:00:00.000Z".into()),
+            until: Some("2026-01-01T04:00:00.000Z".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(since.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    let grep = v
+        .audit_list(&AuditFilter {
+            grep: Some("KEY-5".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(grep.len(), 1, "trigram search is case-insensitive");
+    let short = v
+        .audit_list(&AuditFilter {
+            grep: Some("-5".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(short.len(), 1);
+    let page = v
+        .audit_list(&AuditFilter {
+            after_seq: Some(2),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    let back = v
+        .audit_list(&AuditFilter {
+            before_seq: Some(5),
+            newest_first: true,
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(back.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3]);
+    let none = v
+        .audit_list(&AuditFilter {
+            action: Some("key.revoke".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(none.is_empty());
+}
