@@ -6,6 +6,7 @@
 //! It must never let a token choose its own key or algorithm family, never
 //! accept `alg: none`, and never put secret bytes in a report.
 
+mod crack;
 mod inspect;
 mod keys;
 mod sign;
@@ -13,6 +14,7 @@ mod time;
 mod token;
 mod verify;
 
+pub use crack::{crack, CrackProgress};
 pub use inspect::{
     inspect, suspicious_kid, InspectOptions, Inspection, Lint, Registered, Severity, Timeline,
 };
