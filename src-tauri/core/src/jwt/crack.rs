@@ -116,9 +116,11 @@ pub fn crack(
             })
             .collect();
         let n = workers.len() as u64;
+        let mut last = Instant::now();
         while done.load(Ordering::Relaxed) < n {
-            std::thread::sleep(Duration::from_millis(50));
-            if start.elapsed().as_millis() % 500 < 50 {
+            std::thread::sleep(Duration::from_millis(10));
+            if last.elapsed() >= Duration::from_millis(500) {
+                last = Instant::now();
                 progress(CrackProgress {
                     tried: tried.load(Ordering::Relaxed).min(total),
                     total,
