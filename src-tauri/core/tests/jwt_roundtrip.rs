@@ -85,4 +85,22 @@ proptest! {
         }
         }
     }
+
+    #[test]
+    fn parsers_never_panic(text in ".{0,400}", bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let now = Utc::now();
+        for candidate in [text.clone(), format!("{}.{}.{}", text, text, text)] {
+            if let Ok(t) = Token::parse(&candidate) {
+                let _ = jwt::inspect(&t, &jwt::InspectOptions::at(now));
+                let _ = jwt::verify(&t, &VerifyOptions::new(source(&keys()[0].1), now));
+            }
+        }
+        // Header and payload of arbitrary bytes.
+        let b = keyward_core::crypto::b64::encode(&bytes);
+        if let Ok(t) = Token::parse(&format!("{b}.{b}.{b}")) {
+            let _ = jwt::inspect(&t, &jwt::InspectOptions::at(now));
+        }
+        let _ = keyward_core::crypto::parse_key(&bytes);
+        let _ = keyward_core::crypto::parse_key(text.as_bytes());
+    }
 }

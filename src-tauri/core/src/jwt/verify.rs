@@ -560,6 +560,16 @@ fn check_signature(
                 );
                 return None;
             }
+            if let Some(v) = token.header().get("kid").filter(|v| !v.is_string()) {
+                r.add(
+                    Check::Signature,
+                    Status::Fail,
+                    format!(
+                        "the header's kid must be a string to choose a key from the set, not {v}"
+                    ),
+                );
+                return None;
+            }
             match kid {
                 Some(k) => {
                     if let Some((_, why)) =
