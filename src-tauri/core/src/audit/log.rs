@@ -72,15 +72,23 @@ pub struct AuditFilter {
 /// Appends `ev` to the chain. Call inside the write transaction of the change
 /// it records, so both commit together or neither does.
 pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i64> {
-    let last: Option<(i64, Vec<u8>)> = conn
+    let last: Option<(i64, Vec<u8>, String)> = conn
         .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
+    // Time never runs backwards along the chain (a clock stepped back by NTP
+    // repeats the last time instead): time filters map exactly to sequence ranges.
+    let mut at = ev.at.to_string();
     let (seq, prev) = match last {
-        Some((s, h)) => (s + 1, h),
+        Some((s, h, last_at)) => {
+            if last_at.as_str() > ev.at {
+                at = last_at;
+            }
+            (s + 1, h)
+        }
         None => {
             let a = anchor(conn, genesis)?;
             (a.seq + 1, a.hash)
@@ -89,7 +97,7 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
     let details = serde_json::to_string(&ev.details).unwrap_or_else(|_| "{}".into());
     let fields = ChainedFields {
         seq,
-        at: ev.at,
+        at: &at,
         actor: ev.actor,
         source: ev.source,
         action: ev.action,
@@ -104,7 +112,7 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             seq,
-            ev.at,
+            at,
             ev.actor,
             ev.source,
             ev.action,
@@ -121,18 +129,26 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
 
 /// Lists events matching `f`, oldest first (or newest first).
 ///
-/// Time bounds become sequence bounds through the `at` index (events are
-/// appended in time order, so this only narrows the scan), and `--grep` of
-/// three or more characters goes through the trigram index: a page of 100
-/// stays fast over millions of events.
+/// Time bounds become sequence bounds through one probe of the `at` index
+/// (exact, because [`append`] keeps `at` non-decreasing along the chain), and `--grep` of
+/// three or more characters goes through the trigram index, which then drives
+/// the scan in sequence order: a page stops after its 100 matches instead of
+/// collecting every match first, so it stays fast over millions of events.
 pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-    let mut sql = String::from(
-        "SELECT a.seq, a.at, a.actor, a.source, a.action, a.key_id, a.version, a.outcome, a.details, a.hash FROM audit a WHERE 1=1",
+    let grep = f.grep.as_deref().filter(|g| !g.is_empty());
+    let trigram = grep.is_some_and(|g| g.chars().count() >= 3);
+    let (from, seq_col) = if trigram {
+        ("audit_fts f JOIN audit a ON a.seq = f.rowid", "f.rowid")
+    } else {
+        ("audit a", "a.seq")
+    };
+    let mut sql = format!(
+        "SELECT a.seq, a.at, a.actor, a.source, a.action, a.key_id, a.version, a.outcome, a.details, a.hash FROM {from} WHERE 1=1"
     );
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
     let mut bind = |sql: &mut String, clause: &str, v: Box<dyn rusqlite::ToSql>| {
         args.push(v);
-        sql.push_str(&clause.replace("?", &format!("?{}", args.len())));
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
     };
     if let Some(a) = &f.action {
         bind(&mut sql, " AND a.action = ?", Box::new(a.clone()));
@@ -140,31 +156,22 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
     if let Some(k) = &f.key_id {
         bind(&mut sql, " AND a.key_id = ?", Box::new(k.clone()));
     }
+    // `+a.at` keeps the planner on the sequence range instead of sorting an `at` range.
     if let Some(s) = &f.since {
-        bind(
-            &mut sql,
-            " AND a.seq >= IFNULL((SELECT MIN(seq) FROM audit WHERE at >= ?), 9223372036854775807)",
-            Box::new(s.clone()),
-        );
-        bind(&mut sql, " AND a.at >= ?", Box::new(s.clone()));
+        let lo = format!(" AND {seq_col} >= IFNULL((SELECT seq FROM audit WHERE at >= ? ORDER BY at, seq LIMIT 1), 9223372036854775807)");
+        bind(&mut sql, &lo, Box::new(s.clone()));
+        bind(&mut sql, " AND +a.at >= ?", Box::new(s.clone()));
     }
     if let Some(u) = &f.until {
-        bind(
-            &mut sql,
-            " AND a.seq <= IFNULL((SELECT MAX(seq) FROM audit WHERE at < ?), -1)",
-            Box::new(u.clone()),
-        );
-        bind(&mut sql, " AND a.at < ?", Box::new(u.clone()));
+        let hi = format!(" AND {seq_col} <= IFNULL((SELECT seq FROM audit WHERE at < ? ORDER BY at DESC, seq DESC LIMIT 1), -1)");
+        bind(&mut sql, &hi, Box::new(u.clone()));
+        bind(&mut sql, " AND +a.at < ?", Box::new(u.clone()));
     }
-    if let Some(g) = f.grep.as_deref().filter(|g| !g.is_empty()) {
-        if g.chars().count() >= 3 {
+    if let Some(g) = grep {
+        if trigram {
             // A trigram phrase query matches substrings, case-insensitively.
             let phrase = format!("\"{}\"", g.replace('"', "\"\""));
-            bind(
-                &mut sql,
-                " AND a.seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)",
-                Box::new(phrase),
-            );
+            bind(&mut sql, " AND audit_fts MATCH ?", Box::new(phrase));
         } else {
             let like = format!("%{}%", escape_like(g));
             bind(
@@ -175,16 +182,13 @@ pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
         }
     }
     if let Some(after) = f.after_seq {
-        bind(&mut sql, " AND a.seq > ?", Box::new(after));
+        bind(&mut sql, &format!(" AND {seq_col} > ?"), Box::new(after));
     }
     if let Some(before) = f.before_seq {
-        bind(&mut sql, " AND a.seq < ?", Box::new(before));
+        bind(&mut sql, &format!(" AND {seq_col} < ?"), Box::new(before));
     }
-    sql.push_str(if f.newest_first {
-        " ORDER BY a.seq DESC"
-    } else {
-        " ORDER BY a.seq"
-    });
+    let order = if f.newest_first { "DESC" } else { "ASC" };
+    sql.push_str(&format!(" ORDER BY {seq_col} {order}"));
     if let Some(l) = f.limit {
         sql.push_str(&format!(" LIMIT {l}"));
     }
