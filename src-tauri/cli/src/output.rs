@@ -33,6 +33,22 @@ impl Ctx {
         Vault::open(VaultOptions::new(dir, Source::Cli))
     }
 
+    /// Opens the vault only if it already exists (read-only helpers such as
+    /// `jwt inspect` must not create one).
+    pub fn open_existing_vault(&self) -> Result<Option<Vault>> {
+        let dir = match &self.vault_dir {
+            Some(d) => d.clone(),
+            None => match keyward_core::vault::default_dir() {
+                Ok(d) => d,
+                Err(_) => return Ok(None),
+            },
+        };
+        if !dir.join("vault.db").is_file() {
+            return Ok(None);
+        }
+        Vault::open(VaultOptions::new(dir, Source::Cli)).map(Some)
+    }
+
     /// Prints `json` with `--json`, otherwise the human text (unless `--quiet`
     /// and the text is not essential).
     pub fn emit(&self, json: &Value, human: impl FnOnce() -> String) {

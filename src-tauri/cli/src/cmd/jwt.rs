@@ -62,6 +62,43 @@ pub enum JwtCmd {
         #[arg(long)]
         jws: bool,
     },
+    /// Sign a token with a vault key's active version (adds iat, jti, kid).
+    Sign {
+        /// The vault key id or name.
+        #[arg(long, value_name = "ID")]
+        key: String,
+        /// Claims as a JSON object, or @FILE to read them from a file.
+        #[arg(long, value_name = "JSON|@FILE")]
+        claims: Option<String>,
+        #[arg(long, value_name = "S")]
+        sub: Option<String>,
+        #[arg(long, value_name = "S")]
+        iss: Option<String>,
+        /// Audience (repeatable: several make an array).
+        #[arg(long = "aud", value_name = "S")]
+        aud: Vec<String>,
+        /// Lifetime: exp = now + TTL (default 1h unless --claims sets exp).
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+        /// Sets nbf (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        not_before: Option<String>,
+        /// Extra header members as a JSON object (never a different alg or kid).
+        #[arg(long, value_name = "JSON")]
+        header: Option<String>,
+    },
+    /// Put a token's jti on the vault's denylist until it expires.
+    #[command(group(ArgGroup::new("what").args(["token", "jti"])))]
+    Revoke {
+        /// The token, or `-` (or nothing) for stdin.
+        token: Option<String>,
+        /// Revoke this jti instead of a token (needs --until).
+        #[arg(long, value_name = "JTI", requires = "until")]
+        jti: Option<String>,
+        /// Keep the entry until this time (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME", requires = "jti")]
+        until: Option<String>,
+    },
     /// Try a wordlist of HMAC secrets against an HS* token.
     Crack {
         /// The token, or `-` (or nothing) for stdin.
@@ -96,10 +133,8 @@ pub fn run(ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
             jws,
         } => {
             let keys = if key.is_some() {
-                return Err(Error::invalid(
-                    "unsupported",
-                    "jwt verify --key (vault keys) is not available in this build yet: use --key-file or --secret-file",
-                ));
+                // Filled in by the vault below from the key's versions.
+                jwt::KeySource::set(Vec::new())
             } else if let Some(path) = secret_file {
                 let secret = jwt::load_key_file(&path)?;
                 if secret.is_empty() {
@@ -130,8 +165,24 @@ pub fn run(ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
             opts.leeway = parse_leeway(&leeway)?;
             opts.require = require;
             opts.jws = jws;
-            verify(ctx, &token, &opts)
+            let parsed = jwt::parse(&token)?;
+            let v = match key {
+                Some(id) => ctx.open_vault()?.verify_token(&id, &parsed, opts)?,
+                None => jwt::verify(&parsed, &opts),
+            };
+            report_verification(ctx, &v)
         }
+        JwtCmd::Sign {
+            key,
+            claims,
+            sub,
+            iss,
+            aud,
+            ttl,
+            not_before,
+            header,
+        } => sign(ctx, key, claims, sub, iss, aud, ttl, not_before, header),
+        JwtCmd::Revoke { token, jti, until } => revoke(ctx, token, jti, until),
         JwtCmd::Crack {
             token,
             wordlist,
@@ -197,8 +248,22 @@ fn inspect(
     let mut opts = InspectOptions::at(parse_now(now)?);
     opts.max_lifetime = parse_duration(max_lifetime)?.num_seconds();
     let report = jwt::inspect(&token, &opts);
-    let doc = serde_json::to_value(&report).unwrap_or(Value::Null);
-    ctx.emit(&doc, || human_inspection(&report));
+    let mut doc = serde_json::to_value(&report).unwrap_or(Value::Null);
+    // Which vault key the kid names, when a vault exists (never created here).
+    // Best effort: inspect needs no vault, so a broken one does not stop it.
+    let vault_key = ctx
+        .open_existing_vault()
+        .ok()
+        .flatten()
+        .and_then(|vault| vault.describe_kid(&token).ok().flatten());
+    doc["vault_key"] = serde_json::to_value(&vault_key).unwrap_or(Value::Null);
+    ctx.emit(&doc, || {
+        let mut out = human_inspection(&report);
+        if let Some(k) = &vault_key {
+            out.push_str(&format!("\nVault: {}\n", k.summary));
+        }
+        out
+    });
     Ok(0)
 }
 
@@ -242,9 +307,7 @@ fn human_inspection(r: &Inspection) -> String {
     out
 }
 
-fn verify(ctx: &Ctx, text: &str, opts: &VerifyOptions) -> Result<u8> {
-    let token = jwt::parse(text)?;
-    let v = jwt::verify(&token, opts);
+fn report_verification(ctx: &Ctx, v: &jwt::Verification) -> Result<u8> {
     let doc = json!({
         "valid": v.valid,
         "reason": v.reason,
@@ -325,4 +388,103 @@ fn crack(ctx: &Ctx, token: Option<String>, wordlist: &Path, threads: Option<usiz
             Ok(1)
         }
     }
+}
+
+/// `--claims JSON` or `--claims @FILE`.
+fn claims_arg(arg: Option<String>) -> Result<serde_json::Map<String, Value>> {
+    let Some(arg) = arg else {
+        return Ok(serde_json::Map::new());
+    };
+    let bytes = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read(path).map_err(|e| {
+            Error::invalid(
+                "unreadable_file",
+                format!("cannot read claims file {path}: {e}"),
+            )
+        })?,
+        None => arg.into_bytes(),
+    };
+    jwt::parse_json_object(&bytes, "--claims")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign(
+    ctx: &Ctx,
+    key: String,
+    claims: Option<String>,
+    sub: Option<String>,
+    iss: Option<String>,
+    aud: Vec<String>,
+    ttl: Option<String>,
+    not_before: Option<String>,
+    header: Option<String>,
+) -> Result<u8> {
+    let claims = claims_arg(claims)?;
+    let header = match header {
+        Some(h) => jwt::parse_json_object(h.as_bytes(), "--header")?,
+        None => serde_json::Map::new(),
+    };
+    let ttl = match ttl {
+        Some(t) => Some(keyward_core::duration::parse_positive(&t)?),
+        None if claims.contains_key("exp") => None,
+        None => Some(chrono::Duration::hours(1)),
+    };
+    let not_before = not_before.as_deref().map(parse_time).transpose()?;
+    let mut vault = ctx.open_vault()?;
+    let signed = vault.sign_token(
+        &key,
+        jwt::SignRequest {
+            claims,
+            sub,
+            iss,
+            aud,
+            ttl,
+            not_before,
+            header,
+        },
+    )?;
+    ctx.emit(
+        &json!({"token": signed.token, "jti": signed.jti, "iat": signed.iat, "exp": signed.exp}),
+        || signed.token.clone(),
+    );
+    Ok(0)
+}
+
+fn revoke(
+    ctx: &Ctx,
+    token: Option<String>,
+    jti: Option<String>,
+    until: Option<String>,
+) -> Result<u8> {
+    let mut vault;
+    let r = match (jti, until) {
+        (Some(jti), Some(until)) => {
+            let until = parse_time(&until)?.timestamp();
+            vault = ctx.open_vault()?;
+            vault.revoke_jti(&jti, Some(until))?
+        }
+        _ => {
+            let text = read_token(token)?;
+            let token = jwt::parse(&text)?;
+            vault = ctx.open_vault()?;
+            vault.revoke_token(&token)?
+        }
+    };
+    ctx.emit(
+        &serde_json::to_value(&r).unwrap_or(Value::Null),
+        || match r.until {
+            Some(u) => format!(
+                "revoked jti {} until {}",
+                r.jti,
+                chrono::DateTime::from_timestamp(u, 0)
+                    .map(keyward_core::duration::rfc3339)
+                    .unwrap_or_default()
+            ),
+            None => format!(
+                "revoked jti {} (the token has no exp: kept for good)",
+                r.jti
+            ),
+        },
+    );
+    Ok(0)
 }

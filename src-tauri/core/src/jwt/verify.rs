@@ -641,7 +641,15 @@ fn check_signature(
     let mut failures = Vec::new();
     for c in &tried {
         if let Some(why) = &c.unusable {
-            failures.push(format!("signed with {}, which is {why}", c.name()));
+            // Say "signed with a revoked version" only when it really was:
+            // the signature is checked, and the version still refused.
+            let signed_by_it = fits(c)
+                && c.material
+                    .verify(alg, token.signing_input().as_bytes(), token.signature())
+                    .is_ok();
+            if signed_by_it || kid.is_some() {
+                failures.push(format!("signed with {}, which is {why}", c.name()));
+            }
             continue;
         }
         if !fits(c) {
@@ -704,7 +712,9 @@ fn check_signature(
             Err(e) => failures.push(format!("{}: {e}", c.name())),
         }
     }
-    let detail = if failures.len() == 1 {
+    let detail = if failures.is_empty() {
+        "no usable key verified the signature".to_string()
+    } else if failures.len() == 1 {
         failures.remove(0)
     } else {
         format!(

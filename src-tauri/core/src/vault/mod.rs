@@ -12,6 +12,7 @@ pub mod check;
 pub mod lifecycle;
 pub mod model;
 pub mod query;
+pub mod tokens;
 
 pub use check::{CheckReport, Problem};
 pub use lifecycle::{
@@ -19,6 +20,7 @@ pub use lifecycle::{
 };
 pub use model::{KeyDetail, KeyFilter, KeySummary, VersionInfo};
 pub use query::ApiKeyMatch;
+pub use tokens::{KidMatch, RevokedToken};
 
 use crate::audit::{self, NewEvent, Outcome};
 use crate::clock::{Clock, SystemClock};
