@@ -103,15 +103,32 @@ impl Vault {
         Ok(serde_json::json!({ "keys": out }))
     }
 
-    /// Checks an API key: `Err(Invalid)` for a malformed one (exit 2, before
-    /// any lookup), `Err(Rejected)` for an unknown, revoked or expired one.
-    pub fn verify_api_key(&mut self, text: &[u8]) -> Result<ApiKeyMatch> {
-        let key = ApiKey::parse(text)?;
+    /// Which key a well-formed API key belongs to, and its state now, without
+    /// counting as a use (for the leak scanner). `Ok(None)`: not this vault's.
+    pub fn identify_api_key(&self, key: &ApiKey) -> Result<Option<ApiKeyMatch>> {
+        let Some((id, version)) = self.find_api_key(key)? else {
+            return Ok(None);
+        };
+        let key_row = resolve(&self.conn, &id)?;
+        let vs = versions(&self.conn, &id)?;
+        let Some(v) = vs.iter().find(|v| v.version == version) else {
+            return Ok(None);
+        };
+        Ok(Some(ApiKeyMatch {
+            id,
+            name: key_row.name,
+            version,
+            state: v.effective_state(self.clock.now()),
+            scopes: key_row.scopes,
+            expires_at: v.not_after.clone(),
+        }))
+    }
+
+    /// The (key id, version) whose stored hash equals the key's, compared in
+    /// constant time among the candidates selected by the non-secret hints.
+    fn find_api_key(&self, key: &ApiKey) -> Result<Option<(String, u32)>> {
         let hash = key.hash();
-        let now_t = self.clock.now();
-        // Candidates by the non-secret hints, then a constant-time hash
-        // comparison: no timing oracle on the stored hashes.
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT k.id, v.version, v.api_hash FROM key_versions v JOIN keys k ON k.id = v.key_id
              WHERE k.kind = 'api' AND k.prefix = ?1 AND v.api_last4 = ?2 AND v.api_hash IS NOT NULL",
         )?;
@@ -124,13 +141,21 @@ impl Vault {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
         let mut found = None;
         for (id, version, stored) in candidates {
             if bool::from(stored.as_slice().ct_eq(hash.as_slice())) {
                 found = Some((id, version));
             }
         }
+        Ok(found)
+    }
+
+    /// Checks an API key: `Err(Invalid)` for a malformed one (exit 2, before
+    /// any lookup), `Err(Rejected)` for an unknown, revoked or expired one.
+    pub fn verify_api_key(&mut self, text: &[u8]) -> Result<ApiKeyMatch> {
+        let key = ApiKey::parse(text)?;
+        let now_t = self.clock.now();
+        let found = self.find_api_key(&key)?;
         let Some((id, version)) = found else {
             return Err(Error::rejected(
                 "unknown_key",
