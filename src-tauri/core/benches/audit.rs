@@ -13,9 +13,8 @@
 //! Run: `scripts/with-keyring.sh cargo bench -p keyward-core --bench audit`
 //! (the export signs checkpoints with the keychain-held audit key).
 
-use keyward_core::audit::checkpoint::{self, Checkpoint};
 use keyward_core::audit::export::ExportFormat;
-use keyward_core::audit::log::{append, hex};
+use keyward_core::audit::log::append;
 use keyward_core::audit::{AuditFilter, NewEvent, Outcome};
 use keyward_core::db::{self, Transaction};
 use keyward_core::vault::{Source, VaultOptions};
@@ -121,25 +120,13 @@ fn main() {
     let chained = t.elapsed();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("append (chain + indexes + trigram search)  {:>10.0} events/s   baseline plain INSERT {:>10.0} events/s   ratio {:.2}x slower", rate(chained), rate(plain), chained.as_secs_f64() / plain.as_secs_f64());
-    let (last_seq, last_hash): (i64, Vec<u8>) = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    checkpoint::write(
-        &path,
-        &Checkpoint {
-            seq: last_seq,
-            hash: hex(&last_hash),
-        },
-    )
-    .unwrap();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
         .unwrap();
 
     let mut vault = Vault::open(VaultOptions::new(&path, Source::Cli)).expect("open vault");
+    vault
+        .anchor_checkpoint()
+        .expect("anchor the checkpoint (needs the keychain)");
     // Baseline page: the bare SELECT of 100 rows by sequence number.
     let mut base = Vec::new();
     for p in 0..20 {

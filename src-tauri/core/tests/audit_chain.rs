@@ -316,3 +316,70 @@ fn list_filters_by_key_action_time_and_text() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+/// An attacker who knows the genesis value rewrites an event and recomputes
+/// every plain hash after it: the chain is consistent again, but the keyed
+/// checkpoint outside the database no longer matches, and a checkpoint
+/// rewritten without the keychain's MAC key is refused.
+#[test]
+fn recomputed_plain_hashes_are_caught_by_the_keyed_checkpoint() {
+    use keyward_core::audit::chain::{event_hash, ChainedFields};
+    use keyward_core::audit::log::{from_hex, hex};
+    let fx = Fx::filled(5);
+    let c = Connection::open(fx.db()).unwrap();
+    let genesis: String = c
+        .query_row("SELECT v FROM meta WHERE k = 'audit_genesis'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    c.execute("UPDATE audit SET actor = 'nobody' WHERE seq = 2", [])
+        .unwrap();
+    let mut prev = from_hex(&genesis).unwrap();
+    let rows: Vec<(i64, String, String, String, String, Option<String>, Option<i64>, String, String)> = c
+        .prepare("SELECT seq, at, actor, source, action, key_id, version, outcome, details FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut last = String::new();
+    for (seq, at, actor, source, action, key_id, version, outcome, details) in rows {
+        let h = event_hash(
+            &prev,
+            &ChainedFields {
+                seq,
+                at: &at,
+                actor: &actor,
+                source: &source,
+                action: &action,
+                key_id: key_id.as_deref(),
+                version,
+                outcome: &outcome,
+                details: &details,
+            },
+        );
+        c.execute(
+            "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, h.to_vec(), seq],
+        )
+        .unwrap();
+        prev = h.to_vec();
+        last = hex(&h);
+    }
+    drop(c);
+    let (seq, why) = fx.broken_at().expect("recomputed chain accepted");
+    assert_eq!(seq, 5, "{why}");
+    assert!(why.contains("differs from the checkpoint"), "{why}");
+    // Rewriting the checkpoint too, without the MAC key, is caught.
+    let forged = serde_json::json!({"seq": 5, "hash": last, "mac": "00".repeat(32)});
+    std::fs::write(fx.path.join("audit.checkpoint"), forged.to_string()).unwrap();
+    let (_, why) = fx.broken_at().expect("forged checkpoint accepted");
+    assert!(why.contains("valid MAC"), "{why}");
+    // The untouched vault's checkpoint is reported as verified.
+    let ok = Fx::filled(2);
+    let r = ok.vault().audit_verify().unwrap();
+    assert!(
+        r.intact && r.anchor.as_deref().is_some_and(|a| a.contains("verified")),
+        "{r:?}"
+    );
+}

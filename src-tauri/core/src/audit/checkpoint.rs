@@ -1,9 +1,12 @@
 //! Checkpoints of the audit chain kept outside the database.
 //!
-//! The chain alone cannot show that its newest events were cut off. After
+//! The chain alone cannot show that its newest events were cut off, nor
+//! that someone rewrote the table and recomputed every plain hash. After
 //! every committed change the vault writes the latest `(seq, hash)` to
-//! `audit.checkpoint` beside the database; `audit verify` and `vault check`
-//! compare the two. Exports and archives carry checkpoints *signed* with the
+//! `audit.checkpoint` beside the database, with an HMAC keyed by a secret
+//! that lives only in the keychain (`audit/mac-key`); `audit verify` and
+//! `vault check` compare the two. Without the keychain secret a checkpoint
+//! cannot be forged, so a rewritten or truncated chain is detected. Exports and archives carry checkpoints *signed* with the
 //! vault's Ed25519 audit key (private half in the keychain), so an exported
 //! file can be checked offline with `keyward audit pubkey`'s output alone.
 
@@ -19,6 +22,30 @@ pub struct Checkpoint {
     pub seq: i64,
     /// Hex SHA-256 of event `seq`.
     pub hash: String,
+    /// Hex HMAC-SHA256 over [`mac_message`], keyed by the keychain's audit MAC key.
+    pub mac: String,
+}
+
+/// What the checkpoint MAC covers.
+pub fn mac_message(vault_id: &str, seq: i64, hash_hex: &str) -> Vec<u8> {
+    format!("keyward-audit-anchor-v1\n{vault_id}\n{seq}\n{hash_hex}\n").into_bytes()
+}
+
+/// The checkpoint MAC.
+pub fn mac(key: &[u8], vault_id: &str, seq: i64, hash_hex: &str) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length.
+    let mut m =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(&mac_message(vault_id, seq, hash_hex));
+    super::log::hex(&m.finalize().into_bytes())
+}
+
+/// Checks a checkpoint's MAC in constant time.
+pub fn mac_ok(key: &[u8], vault_id: &str, cp: &Checkpoint) -> bool {
+    use subtle::ConstantTimeEq;
+    let want = mac(key, vault_id, cp.seq, &cp.hash);
+    bool::from(want.as_bytes().ct_eq(cp.mac.as_bytes()))
 }
 
 /// A checkpoint signed with the vault's audit key.

@@ -232,6 +232,9 @@ pub struct ChainReport {
     pub last_seq: Option<i64>,
     /// The first event that does not chain, and why.
     pub first_broken: Option<BrokenLink>,
+    /// How the end of the chain was anchored outside the database
+    /// (the keyed checkpoint), or why that could not be checked.
+    pub anchor: Option<String>,
 }
 
 /// Where and why the chain breaks.
@@ -313,6 +316,7 @@ pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
             events: count,
             last_seq,
             first_broken: Some(BrokenLink { seq, problem }),
+            anchor: None,
         };
         if seq != expected_seq {
             let problem = if seq > expected_seq {
@@ -353,6 +357,7 @@ pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
         events: count,
         last_seq,
         first_broken: None,
+        anchor: None,
     })
 }
 

@@ -11,6 +11,7 @@ use crate::crypto::{Alg, KeyFamily, PrivateKey, PublicKey};
 use crate::db::Transaction;
 use crate::duration::rfc3339;
 use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
 use chrono::Duration;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -19,6 +20,8 @@ use std::io::Write;
 
 /// The keychain entry of the audit signing key.
 pub const AUDIT_KEY_ENTRY: &str = "audit/signing-key";
+/// The keychain entry of the key that MACs the out-of-database checkpoint.
+pub const AUDIT_MAC_ENTRY: &str = "audit/mac-key";
 
 /// What `audit archive` did.
 #[derive(Debug, Clone, Serialize)]
@@ -37,8 +40,14 @@ impl Vault {
     }
 
     /// Best effort: a checkpoint that lags behind is harmless (only one
-    /// ahead of the database means events were removed).
+    /// ahead of the database, or one that does not match it, is a problem).
+    /// Without the keychain's MAC key the checkpoint is left where it was.
     pub(crate) fn refresh_checkpoint(&self) {
+        let _ = self.anchor_checkpoint();
+    }
+
+    /// Writes the keyed checkpoint of the chain's current end.
+    pub fn anchor_checkpoint(&self) -> Result<()> {
         let last: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row(
@@ -46,18 +55,46 @@ impl Vault {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()
-            .ok()
-            .flatten();
-        if let Some((seq, hash)) = last {
-            let _ = checkpoint::write(
-                &self.dir,
-                &Checkpoint {
-                    seq,
-                    hash: hex(&hash),
-                },
-            );
+            .optional()?;
+        let Some((seq, hash)) = last else {
+            return Ok(());
+        };
+        let key = self.audit_mac_key()?;
+        let hash = hex(&hash);
+        let mac = checkpoint::mac(key.expose(), &self.vault_id, seq, &hash);
+        checkpoint::write(&self.dir, &Checkpoint { seq, hash, mac })
+    }
+
+    /// The checkpoint MAC key from the keychain (cached for this process),
+    /// created on first use.
+    fn audit_mac_key(&self) -> Result<&SecretBytes> {
+        if let Some(k) = self.mac_key.get() {
+            return Ok(k);
         }
+        let key = match self.store.get(AUDIT_MAC_ENTRY)? {
+            Some(k) => k,
+            None => {
+                let recorded: bool = self.conn.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM meta WHERE k = 'audit_mac')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if recorded {
+                    return Err(Error::SecretStore(format!(
+                        "the audit MAC key ({AUDIT_MAC_ENTRY}) is missing from the keychain: restore the keychain from a backup"
+                    )));
+                }
+                let k = SecretBytes::new(crate::vault::random_bytes(32)?);
+                // Keychain first: a crash before the row leaves a key the next call adopts.
+                self.store.put(AUDIT_MAC_ENTRY, &k)?;
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO meta (k, v) VALUES ('audit_mac', 'keychain')",
+                    [],
+                )?;
+                k
+            }
+        };
+        Ok(self.mac_key.get_or_init(|| key))
     }
 
     /// The audit key's public half, creating the key on first use.
@@ -274,6 +311,21 @@ impl Vault {
                 });
             }
             Ok(Some(cp)) => {
+                match self.audit_mac_key() {
+                    Ok(key) if !checkpoint::mac_ok(key.expose(), &self.vault_id, &cp) => {
+                        report.intact = false;
+                        report.first_broken = Some(BrokenLink {
+                            seq: cp.seq,
+                            problem: "the audit checkpoint outside the database does not carry a valid MAC: it was forged or replaced".into(),
+                        });
+                        return Ok(report);
+                    }
+                    Ok(_) => {
+                        report.anchor =
+                            Some(format!("keyed checkpoint at event #{} verified", cp.seq))
+                    }
+                    Err(e) => report.anchor = Some(format!("keyed checkpoint not checked: {e}")),
+                }
                 let at_cp: Option<Vec<u8>> = self
                     .conn
                     .query_row(

@@ -2,7 +2,7 @@
 //! the audit chain, and finishes what crashed operations left behind (see the
 //! protocol in [`super::lifecycle`]).
 
-use super::audit_log::AUDIT_KEY_ENTRY;
+use super::audit_log::{AUDIT_KEY_ENTRY, AUDIT_MAC_ENTRY};
 use super::Vault;
 use crate::audit::Outcome;
 use crate::db::Transaction;
@@ -142,6 +142,7 @@ impl Vault {
             owned.iter().map(|(k, v)| entry_name(k, *v)).collect();
         // The audit signing key is the vault's own entry: never an orphan.
         owned_entries.insert(AUDIT_KEY_ENTRY.to_string());
+        owned_entries.insert(AUDIT_MAC_ENTRY.to_string());
         let keychain_enumerated = listed.is_some();
         match &listed {
             Some(entries) => {

@@ -111,6 +111,8 @@ pub struct Vault {
     actor: String,
     vault_id: String,
     genesis: Vec<u8>,
+    /// The audit checkpoint MAC key, read from the keychain once per process.
+    mac_key: std::cell::OnceCell<crate::SecretBytes>,
 }
 
 /// `vault info`.
@@ -151,6 +153,7 @@ impl Vault {
             actor: os_user(),
             vault_id,
             genesis,
+            mac_key: std::cell::OnceCell::new(),
         })
     }
 
@@ -326,13 +329,18 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
     Ok((existing.0, genesis))
 }
 
-/// `n` random bytes from the OS CSPRNG, as lowercase hex.
-pub(crate) fn random_hex(n: usize) -> Result<String> {
+/// `n` random bytes from the OS CSPRNG.
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; n];
     SystemRandom::new()
         .fill(&mut buf)
         .map_err(|_| Error::Io("the OS random number generator failed".into()))?;
-    Ok(audit::log::hex(&buf))
+    Ok(buf)
+}
+
+/// `n` random bytes from the OS CSPRNG, as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> Result<String> {
+    Ok(audit::log::hex(&random_bytes(n)?))
 }
 
 /// The OS user acting, for the audit log.
