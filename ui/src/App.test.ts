@@ -12,6 +12,16 @@ import type { KeySummary, VaultStatus } from "./lib/types";
 const DAY = 24 * 3600 * 1000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 
+const EXTRA = {
+  prefix: null,
+  last4: null,
+  note: null,
+  grace_until: null,
+  last_used_at: null,
+  destroy_at: null,
+  public_only: false,
+} satisfies Partial<KeySummary>;
+
 const KEYS: KeySummary[] = [
   {
     id: "k_signer",
@@ -23,6 +33,7 @@ const KEYS: KeySummary[] = [
     created_at: iso(-40 * DAY),
     expires_at: null,
     scopes: [],
+    ...EXTRA,
   },
   {
     id: "k_ci",
@@ -34,6 +45,10 @@ const KEYS: KeySummary[] = [
     created_at: iso(-90 * DAY),
     expires_at: iso(-5 * DAY),
     scopes: ["deploy:write"],
+    ...EXTRA,
+    prefix: "kw",
+    last4: "Zx9Q",
+    note: "used by the release pipeline",
   },
   {
     id: "k_web",
@@ -45,10 +60,23 @@ const KEYS: KeySummary[] = [
     created_at: iso(-10 * DAY),
     expires_at: iso(3 * DAY),
     scopes: ["read", "write"],
+    ...EXTRA,
   },
 ];
 
-const STATUS: VaultStatus = { dir: "/tmp/keyward test vault", from_env: true };
+const STATUS: VaultStatus = {
+  from_env: true,
+  vault_id: "v_0123456789abcdef",
+  data_dir: "/tmp/keyward test vault",
+  database: "/tmp/keyward test vault/vault.db",
+  schema_version: 1,
+  keychain_backend: "secret-service",
+  keychain_namespace: "keyward:v_0123456789abcdef",
+  keychain_reachable: true,
+  keychain_error: null,
+  keys: 3,
+  events: 7,
+};
 
 type Handler = (cmd: string, args: unknown) => unknown;
 
@@ -91,13 +119,13 @@ describe("Keys screen", () => {
     const cells = within(signer);
     expect(cells.getByText("Signing key")).toBeInTheDocument();
     expect(cells.getByText("ES256")).toBeInTheDocument();
-    expect(within(cells.getByTestId("key-state")).getByText("active")).toBeInTheDocument();
+    expect(within(cells.getByTestId("key-state")).getByText("Active")).toBeInTheDocument();
     expect(cells.getByText("v2")).toBeInTheDocument();
     expect(cells.getByText("Never")).toBeInTheDocument();
 
     const web = screen.getAllByTestId("key-row").find((r) => r.dataset.keyId === "k_web")!;
     expect(within(web).getByText("in 3 days")).toHaveClass("urgency-soon");
-    expect(within(web).getByText("grace")).toBeInTheDocument();
+    expect(within(web).getByText("Grace")).toBeInTheDocument();
     expect(screen.getByTestId("key-count")).toHaveTextContent("3 keys");
   });
 
@@ -220,11 +248,49 @@ describe("Keys screen", () => {
     expect(within(banner).getByTestId("error-message")).toHaveTextContent("not allowed by ACL");
   });
 
-  test("the sidebar shows where the vault is", async () => {
+  test("the sidebar shows where the vault is and that the keychain answers", async () => {
     backend();
     render(App);
     const status = await screen.findByTestId("vault-status");
     expect(status).toHaveTextContent("from KEYWARD_VAULT");
-    expect(within(status).getByTitle(STATUS.dir)).toBeInTheDocument();
+    expect(within(status).getByTitle(STATUS.data_dir)).toBeInTheDocument();
+    expect(screen.getByTestId("keychain-status")).toHaveTextContent("Keychain: secret-service");
+    expect(screen.queryByTestId("error-banner")).toBeNull();
+  });
+
+  test("an unreachable keychain is reported even though the list loads", async () => {
+    const calls = backend({
+      vault_status: () => ({
+        ...STATUS,
+        keychain_reachable: false,
+        keychain_error: "the OS keychain is unavailable (no secret service): start and unlock your login keyring, then retry",
+      }),
+    });
+    const user = userEvent.setup();
+    render(App);
+    await waitFor(() => expect(rowNames()).toHaveLength(3));
+    const banner = await screen.findByTestId("error-banner");
+    expect(within(banner).getByTestId("error-code")).toHaveTextContent("keychain_unavailable");
+    expect(within(banner).getByTestId("error-message")).toHaveTextContent("no secret service");
+    expect(screen.getByTestId("keychain-status")).toHaveTextContent("Keychain unreachable");
+
+    // Retry asks for the status again, not just the list.
+    await user.click(within(banner).getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(calls.filter((c) => c === "vault_status")).toHaveLength(2));
+  });
+
+  test("API keys are recognisable by prefix and last 4 characters, never more", async () => {
+    backend();
+    const user = userEvent.setup();
+    render(App);
+    await waitFor(() => expect(rowNames()).toHaveLength(3));
+    const row = screen.getAllByTestId("key-row").find((r) => r.dataset.keyId === "k_ci")!;
+    expect(row).toHaveTextContent("kw_…Zx9Q");
+    await user.click(within(row).getByTestId("key-name"));
+    const details = screen.getByTestId("key-details");
+    expect(details).toHaveTextContent("used by the release pipeline");
+    // The note is searchable too.
+    await user.type(screen.getByTestId("key-filter"), "pipeline");
+    expect(rowNames()).toEqual(["ci-deploy"]);
   });
 });

@@ -14,6 +14,13 @@ const key = (over: Partial<KeySummary>): KeySummary => ({
   created_at: "2026-01-01T00:00:00Z",
   expires_at: null,
   scopes: [],
+  prefix: null,
+  last4: null,
+  note: null,
+  grace_until: null,
+  last_used_at: null,
+  destroy_at: null,
+  public_only: false,
   ...over,
 });
 
@@ -67,7 +74,8 @@ test("state tones and labels", () => {
   expect(stateTone("active")).toBe("ok");
   expect(stateTone("revoked")).toBe("danger");
   expect(stateTone("something-new")).toBe("muted");
-  expect(stateLabel("destroy-scheduled")).toBe("destroy scheduled");
+  expect(stateLabel("destroy-scheduled")).toBe("Destroy scheduled");
+  expect(stateLabel("active")).toBe("Active");
 });
 
 test("CLI hints are shell-quoted", () => {

@@ -22,9 +22,10 @@ export function stateTone(state: KeyState): Tone {
   return STATE_TONES[state] ?? "muted";
 }
 
-/** Human label of a state (`destroy-scheduled` → `destroy scheduled`). */
+/** Human label of a state (`destroy-scheduled` → `Destroy scheduled`). */
 export function stateLabel(state: KeyState): string {
-  return state.replace(/-/g, " ");
+  const words = state.replace(/-/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Human label of a key kind. */
@@ -32,15 +33,20 @@ export function kindLabel(kind: KeySummary["kind"]): string {
   return kind === "api" ? "API key" : "Signing key";
 }
 
+/** How an API key is recognised without showing it: `kw_…a1B2`. */
+export function apiKeyHint(prefix: string, last4: string): string {
+  return `${prefix}_…${last4}`;
+}
+
 /**
- * Keys whose name, id, kind, algorithm, state or scopes contain every
+ * Keys whose name, id, kind, algorithm, state, note or scopes contain every
  * whitespace-separated word of `query` (case-insensitive).
  */
 export function filterKeys(keys: readonly KeySummary[], query: string): KeySummary[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [...keys];
   return keys.filter((k) => {
-    const haystack = [k.name, k.id, k.kind, kindLabel(k.kind), k.alg ?? "", k.state, ...k.scopes]
+    const haystack = [k.name, k.id, k.kind, kindLabel(k.kind), k.alg ?? "", k.state, k.note ?? "", ...k.scopes]
       .join("\n")
       .toLowerCase();
     return words.every((w) => haystack.includes(w));

@@ -34,14 +34,41 @@ export interface KeySummary {
   /** RFC 3339, or null when the key never expires. */
   expires_at: string | null;
   scopes: string[];
+  /** API keys: the key's prefix (`kw`), a display hint. */
+  prefix: string | null;
+  /** API keys: the secret's last 4 characters, a display hint. */
+  last4: string | null;
+  note: string | null;
+  /** RFC 3339: when the newest rotated-out version stops verifying. */
+  grace_until: string | null;
+  /** RFC 3339. */
+  last_used_at: string | null;
+  /** RFC 3339: scheduled destruction. */
+  destroy_at: string | null;
+  /** A signing key imported without its private half. */
+  public_only: boolean;
 }
 
-/** Where the app's vault lives and whether the app could open it. */
+/** `vault info` as the shell reports it: where the vault is, and whether the keychain answers. */
 export interface VaultStatus {
-  /** The vault's data directory. */
-  dir: string;
   /** True when the directory came from `KEYWARD_VAULT` rather than the platform default. */
   from_env: boolean;
+  vault_id: string;
+  /** The vault's data directory. */
+  data_dir: string;
+  /** Path of the SQLite database. */
+  database: string;
+  schema_version: number;
+  /** `secret-service`, `macos-keychain`, `windows-credential-manager`. */
+  keychain_backend: string;
+  keychain_namespace: string;
+  keychain_reachable: boolean;
+  /** Why the keychain did not answer, when it did not. */
+  keychain_error: string | null;
+  /** Keys that are not destroyed. */
+  keys: number;
+  /** Audit events. */
+  events: number;
 }
 
 /** The error shape every command rejects with. */
