@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end tests of the Keyward desktop app (see run.mjs for the tests).
+#
+# Assumes: the system packages of SETUP.md (WebKitWebDriver, xvfb), a built
+# workspace (target/debug/keyward-desktop with ui/dist embedded, and
+# target/debug/keyward), and a D-Bus session with an unlocked Secret Service
+# (e.g. inside `dbus-run-session` after `gnome-keyring-daemon --unlock`).
+# Starts its own Xvfb when $DISPLAY is empty. The seeded keys' secrets stay
+# in that keyring: use a throwaway one (a temporary HOME), not your own.
+#
+# Prints `N passed, M failed` last; exits non-zero on any failure.
+# Screenshots: tests/e2e/screenshots/*.png
+set -euo pipefail
+
+E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E/../.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+APP=${KEYWARD_DESKTOP_BIN:-$TARGET/debug/keyward-desktop}
+CLI=${KEYWARD_CLI_BIN:-$TARGET/debug/keyward}
+
+if [[ -z "${DISPLAY:-}" ]]; then
+  command -v xvfb-run >/dev/null || { echo "run.sh: no \$DISPLAY and no xvfb-run (apt-get install xvfb)" >&2; exit 2; }
+  exec xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$@"
+fi
+
+for bin in "$APP" "$CLI"; do
+  [[ -x "$bin" ]] || { echo "run.sh: $bin is missing: build first (npm --prefix ui ci && npm --prefix ui run build && cargo build --workspace)" >&2; exit 2; }
+done
+command -v WebKitWebDriver >/dev/null || { echo "run.sh: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
+if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
+  echo "run.sh: no D-Bus session: run inside dbus-run-session with an unlocked gnome-keyring (see SETUP.md)" >&2
+  exit 2
+fi
+
+if ! command -v tauri-driver >/dev/null; then
+  echo "run.sh: installing tauri-driver" >&2
+  cargo install tauri-driver --locked --version '^2'
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+(cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/keyward-e2e.XXXXXX")
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+mkdir -p "$WORK/empty"
+
+# Seed through the real CLI. `key new --kind api` prints the new secret:
+# keep it out of the logs.
+"$CLI" --vault "$WORK/vault" key new --kind api --name e2e-api >/dev/null
+"$CLI" --vault "$WORK/vault" key new --kind signing --alg ES256 --name e2e-signer >/dev/null
+
+mkdir -p "$E2E/screenshots" && rm -f "$E2E"/screenshots/*.png
+# No accessibility bus: it only adds D-Bus noise to the log here.
+export NO_AT_BRIDGE=1
+KEYWARD_E2E_APP=$APP \
+KEYWARD_E2E_VAULT=$WORK/vault \
+KEYWARD_E2E_EMPTY=$WORK/empty \
+KEYWARD_E2E_SHOTS=$E2E/screenshots \
+  node "$E2E/run.mjs"
