@@ -88,8 +88,59 @@ pub enum KeyCmd {
     Rotate {
         id: String,
         /// How long the previous version keeps verifying (default: the key's policy, else 24h).
+        #[arg(long, value_name = "DURATION", conflicts_with = "stage")]
+        grace: Option<String>,
+        /// Stage the new version as `pending`: published in the JWKS and
+        /// verifying, not signing until `key promote`.
+        #[arg(long)]
+        stage: bool,
+    },
+    /// Make the staged version active once it has been published long enough.
+    Promote {
+        id: String,
+        /// Refuse until the staged version has been published this long (default 0s).
+        #[arg(long, value_name = "DURATION", default_value = "0s")]
+        min_published: String,
+    },
+    /// Switch off one version or every live one (reversible with `enable`).
+    Disable {
+        id: String,
+        #[arg(long)]
+        version: Option<u32>,
+        #[arg(long)]
+        reason: String,
+        /// Even if tokens it signed may still be live (see `key policy --max-token-ttl`).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Switch disabled versions back on, in the state they had.
+    Enable {
+        id: String,
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Show or change a key's lifecycle policy (0s turns a setting off).
+    Policy {
+        id: String,
+        /// Rotate automatically this long after the active version was activated.
+        #[arg(long, value_name = "DURATION")]
+        auto_rotate: Option<String>,
+        /// Default grace period of rotations and promotions.
         #[arg(long, value_name = "DURATION")]
         grace: Option<String>,
+        /// The longest lifetime of tokens this key signs: revoke/disable of a
+        /// version that signed within it needs --force.
+        #[arg(long, value_name = "DURATION")]
+        max_token_ttl: Option<String>,
+    },
+    /// Overdue rotations, expiring keys, ending grace periods, due destructions.
+    Due {
+        /// Look this far ahead (default 7d).
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        within: String,
+        /// Perform the due rotations and destructions (audited as actor `system`).
+        #[arg(long)]
+        apply: bool,
     },
     /// Revoke one version, or every version.
     Revoke {
@@ -98,6 +149,9 @@ pub enum KeyCmd {
         version: Option<u32>,
         #[arg(long)]
         reason: String,
+        /// Even if tokens it signed may still be live (see `key policy --max-token-ttl`).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a version's secret (audited).
     Reveal {
@@ -286,9 +340,16 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                 Kind::Signing => {
                     let created =
                         vault.import_signing_key(&name, alg, input.expose(), scopes, expires_in)?;
-                    ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || {
-                        created.id.clone()
-                    });
+                    // Weak HMAC secrets are imported all the same, with a warning.
+                    let weak = keyward_core::crack::import_warnings(&created.alg, input.expose());
+                    let mut doc = serde_json::to_value(&created).unwrap_or_default();
+                    for w in &weak {
+                        eprintln!("warning: {}", w.message);
+                    }
+                    if !weak.is_empty() {
+                        doc["warnings"] = json!(weak);
+                    }
+                    ctx.emit(&doc, || created.id.clone());
                 }
             }
             Ok(0)
@@ -371,31 +432,46 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             });
             Ok(0)
         }
-        KeyCmd::Rotate { id, grace } => {
+        KeyCmd::Rotate { id, grace, stage } => {
             let grace = grace.as_deref().map(parse_duration).transpose()?;
             let mut vault = ctx.open_vault()?;
-            let r = vault.rotate(&id, grace)?;
+            let r = if stage {
+                vault.stage_rotation(&id)?
+            } else {
+                vault.rotate(&id, grace)?
+            };
             let mut doc = serde_json::to_value(&r).unwrap_or_default();
             if let Some(s) = &r.secret {
                 doc["secret"] = json!(secret_str(s));
             }
+            let until = r
+                .grace_until
+                .clone()
+                .map(|t| format!("v{} verifies until {t}", r.previous_version))
+                .unwrap_or_else(|| {
+                    format!(
+                        "v{} stays active until `keyward key promote {}`",
+                        r.previous_version, r.id
+                    )
+                });
             if ctx.json {
                 ctx.emit(&doc, String::new);
             } else if let Some(s) = &r.secret {
                 print_secret(s)?;
                 ctx.note(&format!(
-                    "rotated {} to v{}; v{} verifies until {}. Store the new key now: it is shown only once.",
-                    r.name, r.version, r.previous_version, r.grace_until
+                    "rotated {} to v{} ({}); {until}. Store the new key now: it is shown only once.",
+                    r.name,
+                    r.version,
+                    r.state.as_str()
                 ));
             } else {
                 ctx.emit(&doc, || {
                     format!(
-                        "rotated {} to v{} (kid {}); v{} verifies until {}",
+                        "rotated {} to v{} ({}, kid {}); {until}",
                         r.name,
                         r.version,
+                        r.state.as_str(),
                         r.thumbprint.clone().or(r.kid.clone()).unwrap_or_default(),
-                        r.previous_version,
-                        r.grace_until
                     )
                 });
             }
@@ -405,9 +481,10 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             id,
             version,
             reason,
+            force,
         } => {
             let mut vault = ctx.open_vault()?;
-            let versions = vault.revoke(&id, version, &reason)?;
+            let versions = vault.revoke_with(&id, version, &reason, force)?;
             let d = vault.show_key(&id)?;
             ctx.emit(
                 &json!({"id": d.summary.id, "name": d.summary.name, "revoked_versions": versions}),
@@ -485,6 +562,119 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                     None => format!("{id} destroyed"),
                 },
             );
+            Ok(0)
+        }
+        KeyCmd::Promote { id, min_published } => {
+            let min = parse_duration(&min_published)?;
+            let mut vault = ctx.open_vault()?;
+            let v = vault.promote(&id, min)?;
+            let d = vault.show_key(&id)?;
+            ctx.emit(&json!({"id": d.summary.id, "name": d.summary.name, "version": v, "state": "active"}), || {
+                format!("promoted {} v{v} to active", d.summary.name)
+            });
+            Ok(0)
+        }
+        KeyCmd::Disable {
+            id,
+            version,
+            reason,
+            force,
+        } => {
+            let mut vault = ctx.open_vault()?;
+            let done = vault.disable(&id, version, &reason, force)?;
+            ctx.emit(&json!({"id": id, "disabled_versions": done}), || {
+                format!(
+                    "disabled {id} {}",
+                    done.iter()
+                        .map(|v| format!("v{v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            Ok(0)
+        }
+        KeyCmd::Enable { id, version } => {
+            let mut vault = ctx.open_vault()?;
+            let done = vault.enable(&id, version)?;
+            let list: Vec<_> = done
+                .iter()
+                .map(|(v, s)| json!({"version": v, "state": s}))
+                .collect();
+            ctx.emit(&json!({"id": id, "enabled": list}), || {
+                let parts: Vec<String> = done
+                    .iter()
+                    .map(|(v, s)| format!("v{v} ({})", s.as_str()))
+                    .collect();
+                format!("enabled {id} {}", parts.join(", "))
+            });
+            Ok(0)
+        }
+        KeyCmd::Policy {
+            id,
+            auto_rotate,
+            grace,
+            max_token_ttl,
+        } => {
+            let change = keyward_core::vault::PolicyChange {
+                auto_rotate: auto_rotate.as_deref().map(parse_duration).transpose()?,
+                grace: grace.as_deref().map(parse_duration).transpose()?,
+                max_token_ttl: max_token_ttl.as_deref().map(parse_duration).transpose()?,
+            };
+            let mut vault = ctx.open_vault()?;
+            let unchanged = change.auto_rotate.is_none()
+                && change.grace.is_none()
+                && change.max_token_ttl.is_none();
+            let policy = if unchanged {
+                vault.show_key(&id)?.summary.policy
+            } else {
+                vault.set_policy(&id, change)?
+            };
+            let d = vault.show_key(&id)?;
+            ctx.emit(&json!({"id": d.summary.id, "name": d.summary.name, "policy": policy, "next_rotation_at": d.summary.next_rotation_at}), || {
+                let off = |v: &Option<String>| v.clone().unwrap_or_else(|| "off".into());
+                format!(
+                    "{} ({})\n  auto-rotate    {}\n  grace          {}\n  max token TTL  {}\n  next rotation  {}",
+                    d.summary.name,
+                    d.summary.id,
+                    off(&policy.auto_rotate),
+                    policy.grace.clone().unwrap_or_else(|| "24h (default)".into()),
+                    off(&policy.max_token_ttl),
+                    d.summary.next_rotation_at.clone().unwrap_or_else(|| "-".into())
+                )
+            });
+            Ok(0)
+        }
+        KeyCmd::Due { within, apply } => {
+            let within = parse_duration(&within)?;
+            let mut vault = ctx.open_vault()?;
+            let report = vault.due(within, apply)?;
+            ctx.emit(&serde_json::to_value(&report).unwrap_or_default(), || {
+                let mut out = String::new();
+                if report.items.is_empty() {
+                    out.push_str(&format!("nothing due within {}", report.within));
+                }
+                for i in &report.items {
+                    let flag = if i.late {
+                        "LATE "
+                    } else if i.overdue {
+                        "due  "
+                    } else {
+                        "soon "
+                    };
+                    out.push_str(&format!(
+                        "{flag} {:<12} {:<20} {:<4} {}  {}\n",
+                        i.kind,
+                        i.name,
+                        i.version.map(|v| format!("v{v}")).unwrap_or_default(),
+                        i.due_at,
+                        i.detail
+                    ));
+                }
+                for a in &report.applied {
+                    out.push_str(&format!("applied: {a}\n"));
+                }
+                out
+            });
             Ok(0)
         }
         KeyCmd::Restore { id } => {

@@ -13,6 +13,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_audit_search.sql"),
+    include_str!("migrations/0003_lifecycle_policy.sql"),
 ];
 
 /// The schema version this build writes.

@@ -96,7 +96,10 @@ pub struct Rotated {
     pub name: String,
     pub version: u32,
     pub previous_version: u32,
-    pub grace_until: String,
+    /// `active`, or `pending` for a staged rotation.
+    pub state: KeyState,
+    /// Until when the previous version verifies (not for a staged rotation).
+    pub grace_until: Option<String>,
     pub kid: Option<String>,
     pub thumbprint: Option<String>,
     /// The new API key (API keys only): shown once.
@@ -270,6 +273,8 @@ impl Vault {
             grace: None,
             destroy_at: None,
             destroyed_at: None,
+            auto_rotate: None,
+            max_token_ttl: None,
         };
         let expires_at = self.expiry(row.expires_in);
         self.create_key(
@@ -326,6 +331,8 @@ impl Vault {
             grace: None,
             destroy_at: None,
             destroyed_at: None,
+            auto_rotate: None,
+            max_token_ttl: None,
         })
     }
 
@@ -386,6 +393,8 @@ impl Vault {
             grace: None,
             destroy_at: None,
             destroyed_at: None,
+            auto_rotate: None,
+            max_token_ttl: None,
         };
         let expires_at = self.expiry(row.expires_in);
         let dup: bool = self.conn.query_row(
@@ -594,6 +603,16 @@ impl Vault {
     /// Rotates a key: a new version becomes active, the active one enters its
     /// grace period (`grace`, else the key's policy, else 24 hours).
     pub fn rotate(&mut self, id: &str, grace: Option<Duration>) -> Result<Rotated> {
+        self.rotate_inner(id, grace, false)
+    }
+
+    /// Stages the next version as `pending`: published in the JWKS and
+    /// verifying, not signing until `promote`.
+    pub fn stage_rotation(&mut self, id: &str) -> Result<Rotated> {
+        self.rotate_inner(id, None, true)
+    }
+
+    fn rotate_inner(&mut self, id: &str, grace: Option<Duration>, stage: bool) -> Result<Rotated> {
         if grace.is_some_and(|g| g < Duration::zero()) {
             return Err(Error::invalid(
                 "bad_duration",
@@ -617,6 +636,18 @@ impl Vault {
                 )
             })?;
         active.state.apply(Transition::RotateOut, &key.name)?;
+        if let Some(p) = vs
+            .iter()
+            .find(|v| v.effective_state(now_t) == KeyState::Pending)
+        {
+            return Err(Error::conflict(
+                "invalid_transition",
+                format!(
+                    "{} already has a staged version v{}: promote it (keyward key promote {}) or revoke it first",
+                    key.name, p.version, key.id
+                ),
+            ));
+        }
         let material = match key.kind {
             KeyKind::Api => Material::Api(ApiKey::generate(
                 key.prefix.as_deref().unwrap_or(apikey::DEFAULT_PREFIX),
@@ -653,7 +684,12 @@ impl Vault {
         let grace_until = rfc3339(now_t + grace);
         let not_after = self.expiry(key.expires_in);
         let previous = active.version;
-        let result = self.with_secret_write(&key.id, new_version, meta.secret.as_ref(), "rotate", |tx, v| {
+        let (op, action) = if stage {
+            ("stage", "key.stage")
+        } else {
+            ("rotate", "key.rotate")
+        };
+        let result = self.with_secret_write(&key.id, new_version, meta.secret.as_ref(), op, |tx, v| {
             // Re-check under the write lock: another process may have rotated meanwhile.
             let state: String = tx.query_row(
                 "SELECT state FROM key_versions WHERE key_id = ?1 AND version = ?2",
@@ -663,14 +699,19 @@ impl Vault {
             if state != KeyState::Active.as_str() {
                 return Err(Error::conflict("concurrent_change", format!("{} was changed by another process: retry", key.name)));
             }
+            if stage {
+                insert_version(tx, &key.id, new_version, KeyState::Pending, &now, not_after.as_deref(), &meta)?;
+                v.record(tx, action, Some((&key.id, Some(new_version))), Outcome::Success, json!({"name": key.name, "active_version": previous}))?;
+                return Ok(());
+            }
             tx.execute(
-                "UPDATE key_versions SET state = 'grace', grace_until = ?3 WHERE key_id = ?1 AND version = ?2",
-                params![key.id, previous, grace_until],
+                "UPDATE key_versions SET state = 'grace', grace_until = ?3, stopped_signing_at = ?4 WHERE key_id = ?1 AND version = ?2",
+                params![key.id, previous, grace_until, now],
             )?;
             insert_version(tx, &key.id, new_version, KeyState::Active, &now, not_after.as_deref(), &meta)?;
             v.record(
                 tx,
-                "key.rotate",
+                action,
                 Some((&key.id, Some(new_version))),
                 Outcome::Success,
                 json!({"name": key.name, "previous_version": previous, "grace_until": grace_until}),
@@ -678,7 +719,7 @@ impl Vault {
             Ok(())
         });
         if let Err(e) = &result {
-            self.record_failure("key.rotate", Some((&key.id, Some(new_version))), e);
+            self.record_failure(action, Some((&key.id, Some(new_version))), e);
         }
         result?;
         Ok(Rotated {
@@ -686,7 +727,12 @@ impl Vault {
             name: key.name,
             version: new_version,
             previous_version: previous,
-            grace_until,
+            state: if stage {
+                KeyState::Pending
+            } else {
+                KeyState::Active
+            },
+            grace_until: (!stage).then_some(grace_until),
             kid: meta.kid,
             thumbprint: meta.thumbprint,
             secret,
@@ -706,6 +752,18 @@ impl Vault {
 
     /// Revokes one version, or every version that is not already revoked.
     pub fn revoke(&mut self, id: &str, version: Option<u32>, reason: &str) -> Result<Vec<u32>> {
+        self.revoke_with(id, version, reason, false)
+    }
+
+    /// `revoke` with `--force`: allowed even when tokens the version signed
+    /// may still be live under the key's `--max-token-ttl` policy.
+    pub fn revoke_with(
+        &mut self,
+        id: &str,
+        version: Option<u32>,
+        reason: &str,
+        force: bool,
+    ) -> Result<Vec<u32>> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("bad_reason", "give a reason: --reason TEXT"));
@@ -745,6 +803,9 @@ impl Vault {
         for v in &targets {
             v.effective_state(now_t)
                 .apply(Transition::Revoke, &key.name)?;
+            if !force {
+                live_tokens_guard(&key, v, now_t, "revoke")?;
+            }
         }
         let now = rfc3339(now_t);
         let tx = Transaction::immediate(&self.conn)?;
@@ -752,7 +813,9 @@ impl Vault {
         let mut revoked = Vec::new();
         for v in targets {
             tx.execute(
-                "UPDATE key_versions SET state = 'revoked', revoked_at = ?3, reason = ?4 WHERE key_id = ?1 AND version = ?2",
+                "UPDATE key_versions SET state = 'revoked', revoked_at = ?3, reason = ?4,
+                     stopped_signing_at = COALESCE(stopped_signing_at, CASE WHEN state = 'active' THEN ?3 END)
+                 WHERE key_id = ?1 AND version = ?2",
                 params![key.id, v.version, now, reason],
             )?;
             self.record(
@@ -1156,14 +1219,16 @@ fn insert_version(
     not_after: Option<&str>,
     meta: &VersionMeta,
 ) -> Result<()> {
+    let activated = (state == KeyState::Active).then_some(now);
     tx.execute(
-        "INSERT INTO key_versions (key_id, version, state, created_at, activated_at, not_after, kid, thumbprint, public_der, has_secret, api_hash, api_last4)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO key_versions (key_id, version, state, created_at, activated_at, published_at, not_after, kid, thumbprint, public_der, has_secret, api_hash, api_last4)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             key_id,
             version,
             state.as_str(),
             now,
+            activated,
             not_after,
             meta.kid,
             meta.thumbprint,
@@ -1174,4 +1239,48 @@ fn insert_version(
         ],
     )?;
     Ok(())
+}
+
+/// For a signing key whose policy sets `--max-token-ttl`: refuses to revoke
+/// or disable a version that signed within that time (its tokens may still
+/// be live) unless `--force` is given.
+pub(crate) fn live_tokens_guard(
+    key: &KeyRow,
+    v: &VersionRow,
+    now: chrono::DateTime<chrono::Utc>,
+    verb: &str,
+) -> Result<()> {
+    let Some(ttl) = key.max_token_ttl.filter(|_| key.kind == KeyKind::Signing) else {
+        return Ok(());
+    };
+    let ttl = Duration::seconds(ttl);
+    let state = v.effective_state(now);
+    let stopped = match state {
+        KeyState::Active => Some(now),
+        KeyState::Pending => None,
+        _ => super::model::parse_ts(v.stopped_signing_at.as_deref()),
+    };
+    match stopped {
+        Some(t) if now - t < ttl => {
+            let live_until = rfc3339(t + ttl);
+            let when = if state == KeyState::Active {
+                "is signing now".to_string()
+            } else {
+                format!(
+                    "stopped signing {}",
+                    crate::jwt::relative(t.timestamp(), now.timestamp())
+                )
+            };
+            Err(Error::conflict(
+                "tokens_may_be_live",
+                format!(
+                    "v{} of {} {when}: tokens it signed may be valid until {live_until} (max token TTL {}); add --force to {verb} it anyway",
+                    v.version,
+                    key.name,
+                    crate::duration::format_duration(ttl)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }

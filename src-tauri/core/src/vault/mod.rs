@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod check;
 pub mod lifecycle;
 pub mod model;
+pub mod policy;
 pub mod query;
 pub mod tokens;
 
@@ -18,7 +19,8 @@ pub use check::{CheckReport, Problem};
 pub use lifecycle::{
     CreatedSigningKey, Export, ExportFormat, IssuedApiKey, NewApiKey, NewSigningKey, Rotated,
 };
-pub use model::{KeyDetail, KeyFilter, KeySummary, VersionInfo};
+pub use model::{KeyDetail, KeyFilter, KeySummary, Policy, VersionInfo};
+pub use policy::{DueItem, DueReport, PolicyChange};
 pub use query::ApiKeyMatch;
 pub use tokens::{KidMatch, RevokedToken};
 

@@ -24,6 +24,8 @@ pub(crate) struct KeyRow {
     pub grace: Option<i64>,
     pub destroy_at: Option<String>,
     pub destroyed_at: Option<String>,
+    pub auto_rotate: Option<i64>,
+    pub max_token_ttl: Option<i64>,
 }
 
 /// A `key_versions` row.
@@ -43,11 +45,14 @@ pub(crate) struct VersionRow {
     pub has_secret: bool,
     pub api_last4: Option<String>,
     pub last_used_at: Option<String>,
+    pub activated_at: Option<String>,
+    pub published_at: Option<String>,
+    pub stopped_signing_at: Option<String>,
 }
 
 pub(crate) const KEY_COLUMNS: &str =
-    "id, name, kind, alg, prefix, scopes, note, created_at, expires_in, grace, destroy_at, destroyed_at";
-pub(crate) const VERSION_COLUMNS: &str = "version, state, prior_state, created_at, not_after, grace_until, revoked_at, reason, kid, thumbprint, public_der, has_secret, api_last4, last_used_at";
+    "id, name, kind, alg, prefix, scopes, note, created_at, expires_in, grace, destroy_at, destroyed_at, auto_rotate, max_token_ttl";
+pub(crate) const VERSION_COLUMNS: &str = "version, state, prior_state, created_at, not_after, grace_until, revoked_at, reason, kid, thumbprint, public_der, has_secret, api_last4, last_used_at, activated_at, published_at, stopped_signing_at";
 
 fn conv<T>(r: Result<T>) -> rusqlite::Result<T> {
     r.map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
@@ -71,6 +76,8 @@ impl KeyRow {
             grace: r.get(9)?,
             destroy_at: r.get(10)?,
             destroyed_at: r.get(11)?,
+            auto_rotate: r.get(12)?,
+            max_token_ttl: r.get(13)?,
         })
     }
 }
@@ -94,6 +101,9 @@ impl VersionRow {
             has_secret: r.get(11)?,
             api_last4: r.get(12)?,
             last_used_at: r.get(13)?,
+            activated_at: r.get(14)?,
+            published_at: r.get(15)?,
+            stopped_signing_at: r.get(16)?,
         })
     }
 
@@ -186,6 +196,47 @@ pub struct KeySummary {
     pub last_used_at: Option<String>,
     pub destroy_at: Option<String>,
     pub public_only: bool,
+    pub policy: Policy,
+    /// When the policy's automatic rotation is next due.
+    pub next_rotation_at: Option<String>,
+}
+
+/// A key's lifecycle policy (durations as `30d`, `1h30m`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Policy {
+    pub auto_rotate: Option<String>,
+    pub grace: Option<String>,
+    pub max_token_ttl: Option<String>,
+}
+
+impl KeyRow {
+    pub(crate) fn policy(&self) -> Policy {
+        let f = |s: Option<i64>| {
+            s.map(|s| crate::duration::format_duration(chrono::Duration::seconds(s)))
+        };
+        Policy {
+            auto_rotate: f(self.auto_rotate),
+            grace: f(self.grace),
+            max_token_ttl: f(self.max_token_ttl),
+        }
+    }
+
+    /// When the active version is due for automatic rotation.
+    pub(crate) fn rotation_due(
+        &self,
+        versions: &[VersionRow],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let every = self.auto_rotate?;
+        let active = versions
+            .iter()
+            .rev()
+            .find(|v| v.effective_state(now) == KeyState::Active)?;
+        let since = parse_ts(Some(
+            active.activated_at.as_deref().unwrap_or(&active.created_at),
+        ))?;
+        Some(since + chrono::Duration::seconds(every))
+    }
 }
 
 /// One version in `key show`.
@@ -204,6 +255,9 @@ pub struct VersionInfo {
     pub last_used_at: Option<String>,
     /// While destruction is scheduled: the state `restore` returns to.
     pub restores_to: Option<KeyState>,
+    pub activated_at: Option<String>,
+    pub published_at: Option<String>,
+    pub stopped_signing_at: Option<String>,
 }
 
 /// `key show`.
@@ -241,6 +295,10 @@ pub(crate) fn summarize(key: &KeyRow, versions: &[VersionRow], now: DateTime<Utc
         public_only: key.kind == KeyKind::Signing
             && cur.is_some_and(|v| !v.has_secret)
             && key.destroyed_at.is_none(),
+        policy: key.policy(),
+        next_rotation_at: key
+            .rotation_due(versions, now)
+            .map(crate::duration::rfc3339),
     }
 }
 
@@ -258,5 +316,8 @@ pub(crate) fn version_info(v: &VersionRow, now: DateTime<Utc>) -> VersionInfo {
         last4: v.api_last4.clone(),
         last_used_at: v.last_used_at.clone(),
         restores_to: v.prior_state,
+        activated_at: v.activated_at.clone(),
+        published_at: v.published_at.clone(),
+        stopped_signing_at: v.stopped_signing_at.clone(),
     }
 }
