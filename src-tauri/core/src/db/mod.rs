@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_audit_search.sql"),
     include_str!("migrations/0003_lifecycle_policy.sql"),
+    include_str!("migrations/0004_team_sync.sql"),
 ];
 
 /// The schema version this build writes.
