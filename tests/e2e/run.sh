@@ -38,7 +38,11 @@ if ! command -v tauri-driver >/dev/null; then
   export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 
-(cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error)
+# npm ci, unless node_modules is newer than the lockfile (npm keeps its own
+# copy of the lock there, written at install time).
+if [[ ! "$E2E/node_modules/.package-lock.json" -nt "$E2E/package-lock.json" ]]; then
+  (cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keyward-e2e.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
