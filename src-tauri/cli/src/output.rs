@@ -23,14 +23,18 @@ impl Ctx {
         }
     }
 
+    /// The vault directory named by `--vault`/`KEYWARD_VAULT` or the platform default.
+    pub fn vault_dir(&self) -> Result<PathBuf> {
+        match &self.vault_dir {
+            Some(d) => Ok(d.clone()),
+            None => keyward_core::vault::default_dir(),
+        }
+    }
+
     /// Opens (creating on first use) the vault named by `--vault`/`KEYWARD_VAULT`
     /// or the platform default.
     pub fn open_vault(&self) -> Result<Vault> {
-        let dir = match &self.vault_dir {
-            Some(d) => d.clone(),
-            None => keyward_core::vault::default_dir()?,
-        };
-        Vault::open(VaultOptions::new(dir, Source::Cli))
+        Vault::open(VaultOptions::new(self.vault_dir()?, Source::Cli))
     }
 
     /// Opens the vault only if it already exists (read-only helpers such as

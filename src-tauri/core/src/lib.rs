@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod keys;
 pub mod secret;
 pub mod secrets;
+pub mod team;
 pub mod vault;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -26,6 +26,15 @@ impl From<Kind> for KeyKind {
     }
 }
 
+/// Where a signing key's private half is kept.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Custody {
+    /// The vault's secret store (OS keychain, or OpenBao KV for a team vault).
+    Local,
+    /// OpenBao's transit engine (team vaults): non-exportable.
+    Transit,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Pem,
@@ -57,6 +66,10 @@ pub enum KeyCmd {
         prefix: Option<String>,
         #[arg(long)]
         note: Option<String>,
+        /// Signing keys of a team vault: `transit` keeps the private key in
+        /// OpenBao's transit engine (never exportable).
+        #[arg(long, value_enum)]
+        custody: Option<Custody>,
     },
     /// Import an API key (stdin) or a signing key (PEM, JWK, or an HMAC secret's bytes).
     Import {
@@ -249,10 +262,17 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
             scopes,
             prefix,
             note,
+            custody,
         } => {
             let expires_in = expires_in.as_deref().map(parse_positive).transpose()?;
             match kind {
                 Kind::Api => {
+                    if custody.is_some() {
+                        return Err(Error::invalid(
+                            "bad_flag",
+                            "--custody applies to --kind signing only",
+                        ));
+                    }
                     if alg.is_some() || bits.is_some() {
                         return Err(Error::invalid(
                             "bad_flag",
@@ -291,14 +311,18 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                     })?;
                     let alg = parse_alg(&alg)?;
                     let mut vault = ctx.open_vault()?;
-                    let created = vault.create_signing_key(NewSigningKey {
+                    let req = NewSigningKey {
                         name,
                         alg,
                         bits,
                         expires_in,
                         scopes,
                         note,
-                    })?;
+                    };
+                    let created = match custody {
+                        Some(Custody::Transit) => vault.create_transit_signing_key(req)?,
+                        _ => vault.create_signing_key(req)?,
+                    };
                     ctx.emit(&serde_json::to_value(&created).unwrap_or_default(), || {
                         created.id.clone()
                     });

@@ -3,4 +3,5 @@
 pub mod audit;
 pub mod jwt;
 pub mod key;
+pub mod team;
 pub mod vault;

@@ -6,6 +6,8 @@ use keyward_core::Result;
 
 #[derive(Subcommand)]
 pub enum VaultCmd {
+    /// Set up the vault: personal (OS keychain) or a team vault on OpenBao.
+    Init(Box<super::team::InitArgs>),
     /// Where the vault is, its schema, keychain backend and counts.
     Info,
     /// Compare the database with the keychain and the audit chain.
@@ -18,10 +20,15 @@ pub enum VaultCmd {
 
 pub fn run(ctx: &Ctx, cmd: VaultCmd) -> Result<u8> {
     match cmd {
+        VaultCmd::Init(args) => super::team::run_init(ctx, *args),
         VaultCmd::Info => {
             let vault = ctx.open_vault()?;
             let info = vault.info()?;
-            ctx.emit(&serde_json::to_value(&info).unwrap_or_default(), || {
+            let mut doc = serde_json::to_value(&info).unwrap_or_default();
+            if vault.is_team() {
+                doc["team"] = serde_json::to_value(vault.backend_status()).unwrap_or_default();
+            }
+            ctx.emit(&doc, || {
                 format!(
                     "vault            {}\ndata directory   {}\ndatabase         {} (schema v{})\nkeychain         {} [{}] {}\nkeys             {}\naudit events     {}",
                     info.vault_id,

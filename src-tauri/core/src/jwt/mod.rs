@@ -20,7 +20,8 @@ pub use inspect::{
 };
 pub use keys::{key_source_from_file, load_key_file};
 pub use sign::{
-    new_jti, parse_json_object, sign, sign_request, sign_with_kid, SignRequest, SignedToken,
+    new_jti, parse_json_object, sign, sign_request, sign_request_with, sign_with, sign_with_kid,
+    SignRequest, SignedToken,
 };
 pub use time::{relative, span};
 pub use token::{HeaderAlg, Payload, Token, TokenError, MAX_TOKEN_BYTES};

@@ -38,6 +38,21 @@ pub fn sign_with_kid(
             ),
         ));
     }
+    sign_with(alg, kid, extra_header, claims, &mut |input| {
+        key.sign(alg, input)
+    })
+}
+
+/// Like [`sign_with_kid`], with the signature made by `signer` (given the
+/// signing input, it returns the raw JWS signature): for keys held outside
+/// this process, such as OpenBao transit keys.
+pub fn sign_with(
+    alg: Alg,
+    kid: Option<&str>,
+    extra_header: Map<String, Value>,
+    claims: Map<String, Value>,
+    signer: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>,
+) -> Result<String> {
     let mut header = Map::new();
     header.insert("alg".into(), alg.as_str().into());
     header.insert("typ".into(), "JWT".into());
@@ -77,7 +92,7 @@ pub fn sign_with_kid(
     let header_json = serde_json::to_vec(&header).unwrap_or_default();
     let claims_json = serde_json::to_vec(&claims).unwrap_or_default();
     let signing_input = format!("{}.{}", b64::encode(header_json), b64::encode(claims_json));
-    let signature = key.sign(alg, signing_input.as_bytes())?;
+    let signature = signer(signing_input.as_bytes())?;
     Ok(format!("{signing_input}.{}", b64::encode(signature)))
 }
 
@@ -123,6 +138,27 @@ pub fn sign_request(
     kid: Option<&str>,
     req: SignRequest,
     now: DateTime<Utc>,
+) -> Result<SignedToken> {
+    if !key.fits(alg) {
+        return Err(Error::invalid(
+            "alg_mismatch",
+            format!(
+                "{alg} needs a {} key, this key is {}",
+                alg.family(),
+                key.family()
+            ),
+        ));
+    }
+    sign_request_with(alg, kid, req, now, &mut |input| key.sign(alg, input))
+}
+
+/// [`sign_request`] with the signature made by `signer` (see [`sign_with`]).
+pub fn sign_request_with(
+    alg: Alg,
+    kid: Option<&str>,
+    req: SignRequest,
+    now: DateTime<Utc>,
+    signer: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>,
 ) -> Result<SignedToken> {
     let mut claims = req.claims;
     let iat = now.timestamp();
@@ -179,7 +215,7 @@ pub fn sign_request(
             ),
         },
     };
-    let token = sign_with_kid(key, alg, kid, req.header, claims)?;
+    let token = sign_with(alg, kid, req.header, claims, signer)?;
     Ok(SignedToken {
         token,
         jti,

@@ -1,11 +1,13 @@
 //! Where secret material lives: a [`SecretStore`] — the OS keychain for a
-//! personal vault ([`keychain::KeychainStore`]), a team store later.
+//! personal vault ([`keychain::KeychainStore`]), OpenBao's KV v2 engine for a
+//! team vault ([`openbao::OpenBaoStore`]).
 //!
 //! Entries are named `<key id>/v<version>` inside a namespace that is the
 //! vault's id, so two vaults never collide. A store never logs, and its
 //! errors never carry secret bytes.
 
 pub mod keychain;
+pub mod openbao;
 
 use crate::error::Result;
 use crate::secret::SecretBytes;

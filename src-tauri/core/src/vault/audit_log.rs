@@ -34,6 +34,9 @@ pub struct ArchiveSummary {
 impl Vault {
     /// Commits `tx` and moves the out-of-database checkpoint forward.
     pub(crate) fn commit(&self, tx: Transaction<'_>) -> Result<()> {
+        // A team vault writes the changed keys' documents to OpenBao first;
+        // a check-and-set conflict rolls `tx` back (vault/team.rs).
+        self.team_before_commit(&tx)?;
         tx.commit()?;
         self.refresh_checkpoint();
         Ok(())

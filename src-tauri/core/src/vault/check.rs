@@ -80,8 +80,15 @@ impl Vault {
         if !repair {
             return self.inspect_consistency();
         }
+        // A team vault first reloads every key from OpenBao (vault/team.rs):
+        // an intent whose document shows it finished is dropped, not rolled back.
+        let reloaded = self.team_pull(true)?;
         let before = self.inspect_consistency()?;
-        let mut repaired = Vec::new();
+        let mut repaired: Vec<String> = reloaded
+            .changed
+            .iter()
+            .map(|id| format!("reloaded {id} from OpenBao"))
+            .collect();
         for p in before.problems.iter().filter(|p| p.repairable) {
             repaired.push(self.repair(p)?);
         }
@@ -179,6 +186,7 @@ impl Vault {
                 }
             }
         }
+        problems.extend(self.team_problems()?);
         let chain = self.audit_verify()?;
         if let Some(b) = chain.first_broken.as_ref().filter(|b| {
             b.problem
@@ -320,6 +328,7 @@ impl Vault {
                 self.commit(tx)?;
                 Ok("recreated the audit checkpoint file".into())
             }
+            "team_stale" => self.team_repair(p),
             other => Ok(format!("nothing done for {other}")),
         }
     }

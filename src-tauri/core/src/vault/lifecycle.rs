@@ -129,13 +129,27 @@ enum Material {
 }
 
 /// What the version row records about its material (never the secret).
-struct VersionMeta {
-    kid: Option<String>,
-    thumbprint: Option<String>,
+pub(super) struct VersionMeta {
+    pub(super) kid: Option<String>,
+    pub(super) thumbprint: Option<String>,
     public_der: Option<Vec<u8>>,
     api_hash: Option<[u8; 32]>,
     api_last4: Option<String>,
     secret: Option<SecretBytes>,
+}
+
+impl VersionMeta {
+    /// A version whose private half is held elsewhere (transit custody).
+    pub(super) fn public(public: &PublicKey) -> VersionMeta {
+        VersionMeta {
+            kid: Some(public.thumbprint()),
+            thumbprint: Some(public.thumbprint()),
+            public_der: Some(public.to_der()),
+            api_hash: None,
+            api_last4: None,
+            secret: None,
+        }
+    }
 }
 
 impl Material {
@@ -182,7 +196,7 @@ impl Material {
 }
 
 /// Checks a key name given by the user.
-fn validate_name(name: &str) -> Result<()> {
+pub(super) fn validate_name(name: &str) -> Result<()> {
     let n = name.trim();
     if n.is_empty() {
         return Err(Error::invalid(
@@ -199,7 +213,7 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_scopes(scopes: &[String]) -> Result<()> {
+pub(super) fn validate_scopes(scopes: &[String]) -> Result<()> {
     for s in scopes {
         if s.is_empty() || s.len() > 128 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Error::invalid(
@@ -212,7 +226,7 @@ fn validate_scopes(scopes: &[String]) -> Result<()> {
 }
 
 impl Vault {
-    fn ensure_name_free(&self, name: &str) -> Result<()> {
+    pub(super) fn ensure_name_free(&self, name: &str) -> Result<()> {
         let taken: bool = self.conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM keys WHERE name = ?1 AND destroyed_at IS NULL)",
             [name],
@@ -243,7 +257,7 @@ impl Vault {
         Ok(format!("k_{}", random_hex(8)?))
     }
 
-    fn expiry(&self, expires_in: Option<i64>) -> Option<String> {
+    pub(super) fn expiry(&self, expires_in: Option<i64>) -> Option<String> {
         expires_in.map(|s| rfc3339(self.clock.now() + Duration::seconds(s)))
     }
 
@@ -275,6 +289,7 @@ impl Vault {
             destroyed_at: None,
             auto_rotate: None,
             max_token_ttl: None,
+            custody: None,
         };
         let expires_at = self.expiry(row.expires_in);
         self.create_key(
@@ -310,7 +325,7 @@ impl Vault {
         self.finish_signing(row, Material::Private(private), "key.create")
     }
 
-    fn signing_row(
+    pub(super) fn signing_row(
         &self,
         name: String,
         alg: Alg,
@@ -333,6 +348,7 @@ impl Vault {
             destroyed_at: None,
             auto_rotate: None,
             max_token_ttl: None,
+            custody: None,
         })
     }
 
@@ -395,6 +411,7 @@ impl Vault {
             destroyed_at: None,
             auto_rotate: None,
             max_token_ttl: None,
+            custody: None,
         };
         let expires_at = self.expiry(row.expires_in);
         let dup: bool = self.conn.query_row(
@@ -648,6 +665,9 @@ impl Vault {
                 ),
             ));
         }
+        if key.custody.is_some() {
+            return self.rotate_transit(&key, active.version, grace, stage);
+        }
         let material = match key.kind {
             KeyKind::Api => Material::Api(ApiKey::generate(
                 key.prefix.as_deref().unwrap_or(apikey::DEFAULT_PREFIX),
@@ -740,7 +760,7 @@ impl Vault {
     }
 
     /// The next version number: tombstones and unfinished intents keep theirs.
-    fn next_version(&self, key_id: &str) -> Result<u32> {
+    pub(super) fn next_version(&self, key_id: &str) -> Result<u32> {
         let max: u32 = self.conn.query_row(
             "SELECT MAX(COALESCE((SELECT MAX(version) FROM key_versions WHERE key_id = ?1), 0),
                         COALESCE((SELECT MAX(version) FROM pending_ops WHERE key_id = ?1), 0))",
@@ -992,6 +1012,7 @@ impl Vault {
     /// (base64url), or the private key as PKCS#8 PEM.
     pub fn reveal(&mut self, id: &str, version: Option<u32>) -> Result<SecretBytes> {
         let (key, v) = self.pick_version(id, version)?;
+        self.refuse_non_exportable(&key)?;
         let stored = self.load_secret(&key, &v, "key.reveal")?;
         let text = match key.kind {
             KeyKind::Api => stored,
@@ -1055,6 +1076,7 @@ impl Vault {
                 public: true,
             });
         }
+        self.refuse_non_exportable(&key)?;
         let stored = self.load_secret(&key, &v, "key.export")?;
         let private = PrivateKey::from_storage(signing_family(&key)?, stored.expose())?;
         let text = match format {
@@ -1200,7 +1222,7 @@ fn looks_structured(input: &[u8]) -> bool {
     t.starts_with("-----BEGIN") || t.starts_with('{')
 }
 
-fn positive(d: Option<Duration>, flag: &str) -> Result<()> {
+pub(super) fn positive(d: Option<Duration>, flag: &str) -> Result<()> {
     if d.is_some_and(|d| d <= Duration::zero()) {
         return Err(Error::invalid(
             "bad_duration",
@@ -1210,7 +1232,7 @@ fn positive(d: Option<Duration>, flag: &str) -> Result<()> {
     Ok(())
 }
 
-fn insert_version(
+pub(super) fn insert_version(
     tx: &Transaction<'_>,
     key_id: &str,
     version: u32,

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod policy;
 pub mod query;
+pub mod team;
 pub mod tokens;
 
 pub use check::{CheckReport, Problem};
@@ -115,6 +116,8 @@ pub struct Vault {
     genesis: Vec<u8>,
     /// The audit checkpoint MAC key, read from the keychain once per process.
     mac_key: std::cell::OnceCell<crate::SecretBytes>,
+    /// A team vault's link to OpenBao (`team.json`); `None` for a personal vault.
+    team: Option<team::TeamState>,
 }
 
 /// `vault info`.
@@ -141,11 +144,17 @@ impl Vault {
         let db_path = dir.join("vault.db");
         let conn = db::open(&db_path)?;
         let (vault_id, genesis) = init_meta(&conn)?;
-        let store = match opts.store {
-            Some(s) => s,
-            None => Box::new(KeychainStore::new(&vault_id)),
+        // A team vault keeps key material in OpenBao (vault/team.rs).
+        let link = crate::team::TeamLink::attach(&dir)?.map(Arc::new);
+        let store: Box<dyn SecretStore> = match (opts.store, &link) {
+            (Some(s), _) => s,
+            (None, Some(l)) => Box::new(crate::secrets::openbao::OpenBaoStore::new(
+                l.clone(),
+                KeychainStore::new(&l.config.client_id),
+            )),
+            (None, None) => Box::new(KeychainStore::new(&vault_id)),
         };
-        Ok(Vault {
+        let vault = Vault {
             dir,
             db_path,
             conn,
@@ -156,7 +165,10 @@ impl Vault {
             vault_id,
             genesis,
             mac_key: std::cell::OnceCell::new(),
-        })
+            team: link.map(team::TeamState::new),
+        };
+        vault.team_pull(false)?;
+        Ok(vault)
     }
 
     /// The vault's random id (the keychain namespace).
@@ -210,6 +222,9 @@ impl Vault {
         outcome: Outcome,
         details: Value,
     ) -> Result<i64> {
+        if let Some((id, _)) = key {
+            self.team_touch(id);
+        }
         let at = rfc3339(self.clock.now());
         audit::log::append(
             conn,

@@ -26,6 +26,8 @@ pub(crate) struct KeyRow {
     pub destroyed_at: Option<String>,
     pub auto_rotate: Option<i64>,
     pub max_token_ttl: Option<i64>,
+    /// `None`: the private half is in the vault's store; `transit`: in OpenBao's transit engine.
+    pub custody: Option<String>,
 }
 
 /// A `key_versions` row.
@@ -51,7 +53,7 @@ pub(crate) struct VersionRow {
 }
 
 pub(crate) const KEY_COLUMNS: &str =
-    "id, name, kind, alg, prefix, scopes, note, created_at, expires_in, grace, destroy_at, destroyed_at, auto_rotate, max_token_ttl";
+    "id, name, kind, alg, prefix, scopes, note, created_at, expires_in, grace, destroy_at, destroyed_at, auto_rotate, max_token_ttl, custody";
 pub(crate) const VERSION_COLUMNS: &str = "version, state, prior_state, created_at, not_after, grace_until, revoked_at, reason, kid, thumbprint, public_der, has_secret, api_last4, last_used_at, activated_at, published_at, stopped_signing_at";
 
 fn conv<T>(r: Result<T>) -> rusqlite::Result<T> {
@@ -78,6 +80,7 @@ impl KeyRow {
             destroyed_at: r.get(11)?,
             auto_rotate: r.get(12)?,
             max_token_ttl: r.get(13)?,
+            custody: r.get(14)?,
         })
     }
 }
@@ -199,6 +202,9 @@ pub struct KeySummary {
     pub policy: Policy,
     /// When the policy's automatic rotation is next due.
     pub next_rotation_at: Option<String>,
+    /// `transit` for a non-exportable key held in OpenBao; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<String>,
 }
 
 /// A key's lifecycle policy (durations as `30d`, `1h30m`).
@@ -294,11 +300,13 @@ pub(crate) fn summarize(key: &KeyRow, versions: &[VersionRow], now: DateTime<Utc
         destroy_at: key.destroy_at.clone(),
         public_only: key.kind == KeyKind::Signing
             && cur.is_some_and(|v| !v.has_secret)
-            && key.destroyed_at.is_none(),
+            && key.destroyed_at.is_none()
+            && key.custody.is_none(),
         policy: key.policy(),
         next_rotation_at: key
             .rotation_due(versions, now)
             .map(crate::duration::rfc3339),
+        custody: key.custody.clone(),
     }
 }
 

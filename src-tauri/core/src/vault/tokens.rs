@@ -180,15 +180,24 @@ impl Vault {
                     ),
                 )
             })?;
-        if !active.has_secret {
-            return Err(Error::invalid(
-                "public_only",
-                format!("{} is a public-only key: it cannot sign", key.name),
-            ));
-        }
-        let secret = self.load_secret(&key, active, "token.sign")?;
-        let private = PrivateKey::from_storage(signing_family(&key)?, secret.expose())?;
-        let signed = match jwt::sign_request(&private, alg, active.kid.as_deref(), req, now) {
+        let signed = match key.custody {
+            // The private half is in OpenBao's transit engine (vault/team.rs).
+            Some(_) => {
+                self.transit_sign(&key, active.version, active.kid.as_deref(), alg, req, now)
+            }
+            None => {
+                if !active.has_secret {
+                    return Err(Error::invalid(
+                        "public_only",
+                        format!("{} is a public-only key: it cannot sign", key.name),
+                    ));
+                }
+                let secret = self.load_secret(&key, active, "token.sign")?;
+                let private = PrivateKey::from_storage(signing_family(&key)?, secret.expose())?;
+                jwt::sign_request(&private, alg, active.kid.as_deref(), req, now)
+            }
+        };
+        let signed = match signed {
             Ok(s) => s,
             Err(e) => {
                 self.record_failure("token.sign", Some((&key.id, Some(active.version))), &e);

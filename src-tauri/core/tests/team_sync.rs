@@ -1,0 +1,172 @@
+//! Team vaults against a real OpenBao dev server and the real OS keychain,
+//! run by tests/team/run.sh (which starts both). Without the server these
+//! tests fail with a message saying so: they never skip.
+
+use keyward_core::team::{Credential, InitRequest, TeamLink};
+use keyward_core::vault::{NewApiKey, NewSigningKey, Source, VaultOptions};
+use keyward_core::{Error, SecretBytes, Vault};
+use std::path::Path;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the team tests with tests/team/run.sh, which starts an OpenBao dev server")
+    })
+}
+
+fn team_name(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("core-{tag}-{}-{nanos}", std::process::id())
+}
+
+fn init(dir: &Path, team: &str) -> Vault {
+    let token = std::fs::read_to_string(env("KEYWARD_BAO_TOKEN_FILE")).unwrap();
+    let req = InitRequest {
+        addr: env("KEYWARD_BAO_ADDR"),
+        mount: "secret".into(),
+        namespace: None,
+        team: team.into(),
+        credential: Credential::Token(SecretBytes::from(token.trim().to_string())),
+        ca_file: None,
+        transit_mount: "transit".into(),
+        audit_file: None,
+    };
+    Vault::init_team(VaultOptions::new(dir, Source::Cli), req)
+        .unwrap()
+        .0
+}
+
+fn open(dir: &Path) -> Vault {
+    Vault::open(VaultOptions::new(dir, Source::Cli)).unwrap()
+}
+
+fn api(name: &str) -> NewApiKey {
+    NewApiKey {
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_stale_client_loses_both_races_and_wins_after_reloading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let team = team_name("race");
+    let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut a = init(&a_dir, &team);
+    let issued = a.create_api_key(api("billing")).unwrap();
+    let mut b = init(&b_dir, &team);
+    assert!(b.is_team());
+    assert_eq!(b.show_key("billing").unwrap().summary.id, issued.id);
+
+    // B rotates; A's cache (opened before) still says v1 is active.
+    let rotated = b.rotate(&issued.id, None).unwrap();
+    assert_eq!(rotated.version, 2);
+    // A's rotation needs v2's secret slot, which B filled: create-only refuses.
+    let e = a.rotate(&issued.id, None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Conflict {
+                code: "changed_elsewhere",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("was changed by someone else"), "{e}");
+    // A metadata-only change checks-and-sets the document: refused too.
+    let e = a.revoke(&issued.id, Some(1), "test").unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Conflict {
+                code: "changed_elsewhere",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Nothing of A's attempts reached OpenBao nor A's cache.
+    let shown = a.show_key(&issued.id).unwrap();
+    assert_eq!(shown.versions.len(), 1, "the loser's cache rolled back");
+    drop(a);
+
+    // Reopened, A catches up through the change feed, then wins.
+    let mut a = open(&a_dir);
+    let shown = a.show_key(&issued.id).unwrap();
+    assert_eq!(shown.summary.version, 2);
+    a.revoke(&issued.id, Some(1), "rotated out").unwrap();
+    let mut b = open(&b_dir);
+    let v1 = b
+        .show_key(&issued.id)
+        .unwrap()
+        .versions
+        .into_iter()
+        .find(|v| v.version == 1)
+        .unwrap();
+    assert_eq!(v1.state.as_str(), "revoked");
+    let who = b.last_change(&issued.id).unwrap().unwrap();
+    assert!(who.by.is_some() && who.version >= 3, "{who:?}");
+    // Both read the same secret from OpenBao.
+    assert_eq!(
+        a.reveal(&issued.id, Some(2)).unwrap(),
+        b.reveal(&issued.id, Some(2)).unwrap()
+    );
+}
+
+#[test]
+fn documents_hold_no_secret_and_secrets_live_in_openbao_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let team = team_name("doc");
+    let dir = tmp.path().join("a");
+    let mut v = init(&dir, &team);
+    let issued = v.create_api_key(api("svc")).unwrap();
+    let signing = v
+        .create_signing_key(NewSigningKey {
+            name: "signer".into(),
+            alg: keyward_core::crypto::Alg::EdDSA,
+            bits: None,
+            expires_in: None,
+            scopes: vec![],
+            note: None,
+        })
+        .unwrap();
+    let private = v
+        .export(
+            &signing.id,
+            None,
+            keyward_core::vault::ExportFormat::Jwk,
+            false,
+        )
+        .unwrap();
+    let d = serde_json::from_slice::<serde_json::Value>(private.text.expose()).unwrap()["d"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = TeamLink::attach(&dir).unwrap().unwrap();
+    for id in [&issued.id, &signing.id] {
+        let (doc, _) = link.read(&format!("keys/{id}"), "test").unwrap().unwrap();
+        let text = doc.to_string();
+        assert!(!text.contains(issued.secret.expose_str().unwrap()));
+        assert!(!text.contains(&d));
+        assert_eq!(doc["key"]["id"], id.as_str());
+        assert!(doc["updated_by"].is_string());
+    }
+    // The local database holds neither.
+    let db = std::fs::read(dir.join("vault.db")).unwrap();
+    let db = String::from_utf8_lossy(&db);
+    assert!(!db.contains(issued.secret.expose_str().unwrap()));
+    assert!(!db.contains(&d));
+    // Nor does team.json (no token either).
+    let cfg = std::fs::read_to_string(dir.join("team.json")).unwrap();
+    let token = std::fs::read_to_string(env("KEYWARD_BAO_TOKEN_FILE")).unwrap();
+    let cfg_json: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    assert!(cfg_json.get("token").is_none());
+    assert!(!cfg.contains(&format!("\"{}\"", token.trim())));
+    let status = v.backend_status();
+    assert_eq!(status.kind, "openbao");
+    assert!(status.reachable);
+    assert_eq!(status.sealed, Some(false));
+}

@@ -1,0 +1,528 @@
+//! `keyward` on team vaults, end to end against a real OpenBao dev server
+//! (started by tests/team/run.sh) and the real OS keychain.
+
+mod common;
+
+use common::{addr, init, team, token_file, TestVault};
+use serde_json::Value;
+
+fn versions(doc: &Value) -> Vec<(u64, String, String)> {
+    doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["state"].as_str().unwrap().to_string(),
+                v["kid"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_client_joins_the_same_team_and_sees_and_changes_its_keys() {
+    let t = team("join");
+    let a = TestVault::new();
+    let b = TestVault::new();
+    let ra = init(&a, &t);
+    assert_eq!(ra["created"], true);
+    let api = a.json(&["key", "new", "--kind", "api", "--name", "billing"], 0);
+    let secret = api["secret"].as_str().unwrap().to_string();
+    let signer = a.json(
+        &[
+            "key", "new", "--kind", "signing", "--name", "signer", "--alg", "ES256",
+        ],
+        0,
+    );
+    let rb = init(&b, &t);
+    assert_eq!(rb["created"], false);
+    assert_eq!(rb["team_vault_id"], ra["team_vault_id"]);
+    assert_eq!(rb["keys"], 2);
+    let listed = b.json(&["key", "list"], 0);
+    let mut names: Vec<&str> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["billing", "signer"]);
+    // B verifies and reveals A's API key: the secret comes from OpenBao.
+    b.run(&["apikey", "verify", &secret], 0);
+    let (revealed, _) = b.run(&["key", "reveal", "billing"], 0);
+    assert_eq!(revealed.trim(), secret);
+    // B rotates, A sees the new version at its next command.
+    let rotated = b.json(&["key", "rotate", "signer"], 0);
+    assert_eq!(rotated["version"], 2);
+    let shown = a.json(&["key", "show", signer["id"].as_str().unwrap()], 0);
+    assert_eq!(shown["version"], 2);
+    assert_eq!(versions(&shown)[0].1, "active");
+    // A token B signs verifies on A.
+    let (token, _) = b.run(&["jwt", "sign", "--key", "signer", "--ttl", "5m"], 0);
+    a.run(&["jwt", "verify", "--key", "signer", token.trim()], 0);
+    // Both clients are consistent with OpenBao; each keeps its own audit chain.
+    for v in [&a, &b] {
+        let check = v.json(&["vault", "check"], 0);
+        assert_eq!(check["consistent"], true, "{check}");
+        v.run(&["audit", "verify"], 0);
+    }
+    let info = a.json(&["vault", "info"], 0);
+    assert_eq!(info["keychain_backend"], "openbao");
+    assert_eq!(info["team"]["reachable"], true);
+    assert_eq!(info["team"]["sealed"], false);
+    // team.json holds where, never a credential.
+    let cfg = std::fs::read_to_string(a.dir().join("team.json")).unwrap();
+    let cfg: Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(cfg["addr"], addr());
+    assert!(cfg.get("token").is_none() && cfg["auth"]["method"] == "token");
+}
+
+#[test]
+fn init_enables_a_file_audit_device_when_the_token_may() {
+    let t = team("audit");
+    let a = TestVault::new();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("bao-audit.log");
+    let report = a.json(
+        &[
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &addr(),
+            "--token-file",
+            &token_file(),
+            "--team",
+            &t,
+            "--audit-file",
+            log.to_str().unwrap(),
+        ],
+        0,
+    );
+    let said = report["audit_device"].as_str().unwrap();
+    assert!(said.contains("enabled"), "{said}");
+    assert!(!said.starts_with("not"), "{said}");
+}
+
+#[test]
+fn two_clients_rotating_at_once_never_both_win() {
+    let t = team("cas");
+    let a = TestVault::new();
+    let b = TestVault::new();
+    init(&a, &t);
+    init(&b, &t);
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "shared"], 0);
+    let id = key["id"].as_str().unwrap().to_string();
+    let mut wins = 0;
+    let mut conflicts = 0;
+    for _ in 0..8 {
+        let pa = spawn(&a, &["key", "rotate", &id]);
+        let pb = spawn(&b, &["key", "rotate", &id]);
+        for out in [
+            pa.wait_with_output().unwrap(),
+            pb.wait_with_output().unwrap(),
+        ] {
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            match out.status.code() {
+                Some(0) => wins += 1,
+                Some(2) => {
+                    assert!(err.contains("changed by someone else"), "{err}");
+                    conflicts += 1;
+                }
+                other => panic!("rotate exited {other:?}: {err}"),
+            }
+        }
+        if conflicts >= 2 {
+            break;
+        }
+    }
+    assert!(wins >= 1);
+    assert!(
+        conflicts >= 1,
+        "no conflict in 8 rounds of simultaneous rotations"
+    );
+    // A third client sees exactly the winners' versions: one active, the
+    // others in grace, no version number or kid twice.
+    let c = TestVault::new();
+    init(&c, &t);
+    let shown = c.json(&["key", "show", &id], 0);
+    let vs = versions(&shown);
+    assert_eq!(vs.len(), 1 + wins, "{shown}");
+    assert_eq!(vs.iter().filter(|v| v.1 == "active").count(), 1);
+    let mut numbers: Vec<u64> = vs.iter().map(|v| v.0).collect();
+    numbers.dedup();
+    assert_eq!(numbers.len(), vs.len());
+    for v in [&a, &b, &c] {
+        let check = v.json(&["vault", "check"], 0);
+        assert_eq!(check["consistent"], true, "{check}");
+    }
+    // Every version's secret is there and differs.
+    let mut secrets = Vec::new();
+    for (n, _, _) in &vs {
+        let (s, _) = c.run(&["key", "reveal", &id, "--version", &n.to_string()], 0);
+        secrets.push(s);
+    }
+    secrets.sort();
+    secrets.dedup();
+    assert_eq!(secrets.len(), vs.len());
+}
+
+/// Starts `keyward --vault <v> ARGS` without waiting.
+fn spawn(v: &TestVault, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("keyward"))
+        .arg("--vault")
+        .arg(&v.path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn unreachable_server_and_refused_token_exit_3_with_what_to_do() {
+    let v = TestVault::new();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dead = format!("http://127.0.0.1:{closed}");
+    let (_, err) = v.run(
+        &[
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &dead,
+            "--token-file",
+            &token_file(),
+            "--team",
+            "x",
+        ],
+        3,
+    );
+    assert!(err.contains("cannot reach OpenBao"), "{err}");
+    assert!(!v.dir().join("team.json").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("token");
+    std::fs::write(&bad, "s.not-a-token\n").unwrap();
+    let (_, err) = v.run(
+        &[
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &addr(),
+            "--token-file",
+            bad.to_str().unwrap(),
+            "--team",
+            "x",
+        ],
+        3,
+    );
+    assert!(err.contains("denied"), "{err}");
+    assert!(!err.contains("s.not-a-token"), "{err}");
+    assert!(!v.dir().join("team.json").exists());
+
+    // A working team vault whose server goes away.
+    let t = team("gone");
+    let w = TestVault::new();
+    init(&w, &t);
+    w.json(&["key", "new", "--kind", "api", "--name", "k"], 0);
+    let cfg_path = w.dir().join("team.json");
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, cfg.replace(&addr(), &dead)).unwrap();
+    let before = common::snapshot(w.dir());
+    let (_, err) = w.run(&["key", "rotate", "k"], 3);
+    assert!(err.contains("cannot reach OpenBao"), "{err}");
+    assert_eq!(common::snapshot(w.dir()), before, "nothing changed");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    w.run(&["key", "list"], 0);
+}
+
+#[test]
+fn transit_keys_sign_and_verify_and_never_leave_openbao() {
+    let t = team("transit");
+    let a = TestVault::new();
+    let b = TestVault::new();
+    init(&a, &t);
+    init(&b, &t);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, alg) in [
+        ("t-es256", "ES256"),
+        ("t-es384", "ES384"),
+        ("t-rs256", "RS256"),
+        ("t-ps256", "PS256"),
+        ("t-eddsa", "EdDSA"),
+    ] {
+        let created = a.json(
+            &[
+                "key",
+                "new",
+                "--kind",
+                "signing",
+                "--name",
+                name,
+                "--alg",
+                alg,
+                "--custody",
+                "transit",
+            ],
+            0,
+        );
+        assert_eq!(created["alg"], alg);
+        assert!(created["thumbprint"].is_string());
+        // B signs through transit; A verifies with the vault key and with
+        // the exported JWKS, with no vault at all.
+        let (token, _) = b.run(&["jwt", "sign", "--key", name, "--ttl", "5m"], 0);
+        let token = token.trim().to_string();
+        a.run(&["jwt", "verify", "--key", name, &token], 0);
+        let (jwks, _) = a.run(&["key", "jwks", name], 0);
+        let path = dir.path().join(format!("{name}.jwks"));
+        std::fs::write(&path, jwks).unwrap();
+        let out = assert_cmd::Command::cargo_bin("keyward")
+            .unwrap()
+            .args([
+                "jwt",
+                "verify",
+                "--key-file",
+                path.to_str().unwrap(),
+                &token,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{alg}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // The private key never comes out.
+        let (_, err) = a.run(&["key", "reveal", name], 2);
+        assert!(err.contains("non-exportable (custody transit)"), "{err}");
+        let (_, err) = a.run(&["key", "export", name, "--format", "pem"], 2);
+        assert!(err.contains("non-exportable"), "{err}");
+        a.run(&["key", "export", name, "--format", "jwk", "--public"], 0);
+        let listed = a.json(&["key", "list"], 0);
+        let entry = listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .unwrap()
+            .clone();
+        assert_eq!(entry["custody"], "transit");
+        assert_eq!(entry["public_only"], false);
+    }
+    // Rotation: a new transit version signs; the old one verifies in grace.
+    let (old, _) = a.run(&["jwt", "sign", "--key", "t-es256", "--ttl", "5m"], 0);
+    let rotated = b.json(&["key", "rotate", "t-es256", "--grace", "1h"], 0);
+    assert_eq!(rotated["version"], 2);
+    let (new, _) = a.run(&["jwt", "sign", "--key", "t-es256", "--ttl", "5m"], 0);
+    let header = a.json(&["jwt", "inspect", new.trim()], 0);
+    assert_eq!(header["header"]["kid"], rotated["kid"]);
+    b.run(&["jwt", "verify", "--key", "t-es256", new.trim()], 0);
+    b.run(&["jwt", "verify", "--key", "t-es256", old.trim()], 0);
+    let (jwks, _) = b.run(&["key", "jwks", "t-es256"], 0);
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // Revoked versions stop verifying; transit keeps the material, Keyward the state.
+    a.run(
+        &[
+            "key",
+            "revoke",
+            "t-es256",
+            "--version",
+            "1",
+            "--reason",
+            "test",
+        ],
+        0,
+    );
+    b.run(&["jwt", "verify", "--key", "t-es256", old.trim()], 1);
+    // HMAC cannot be non-exportable; a personal vault has no transit.
+    let (_, err) = a.run(
+        &[
+            "key",
+            "new",
+            "--kind",
+            "signing",
+            "--name",
+            "h",
+            "--alg",
+            "HS256",
+            "--custody",
+            "transit",
+        ],
+        2,
+    );
+    assert!(err.contains("cannot be kept in transit custody"), "{err}");
+    let personal = TestVault::new();
+    let (_, err) = personal.run(
+        &[
+            "key",
+            "new",
+            "--kind",
+            "signing",
+            "--name",
+            "p",
+            "--alg",
+            "ES256",
+            "--custody",
+            "transit",
+        ],
+        2,
+    );
+    assert!(err.contains("team vault"), "{err}");
+    for v in [&a, &b] {
+        let check = v.json(&["vault", "check"], 0);
+        assert_eq!(check["consistent"], true, "{check}");
+    }
+}
+
+#[test]
+fn check_repair_rebuilds_a_deleted_database_from_openbao() {
+    let t = team("rebuild");
+    let a = TestVault::new();
+    init(&a, &t);
+    a.json(&["key", "new", "--kind", "api", "--name", "one"], 0);
+    a.json(
+        &[
+            "key", "new", "--kind", "signing", "--name", "two", "--alg", "EdDSA",
+        ],
+        0,
+    );
+    a.json(&["key", "rotate", "two"], 0);
+    a.json(&["key", "revoke", "one", "--reason", "gone"], 0);
+    let before = a.json(&["key", "list"], 0);
+    for f in [
+        "vault.db",
+        "vault.db-wal",
+        "vault.db-shm",
+        "audit.checkpoint",
+    ] {
+        let _ = std::fs::remove_file(a.dir().join(f));
+    }
+    let report = a.json(&["vault", "check", "--repair"], 0);
+    assert_eq!(report["consistent"], true, "{report}");
+    let after = a.json(&["key", "list"], 0);
+    let strip = |v: &Value| -> Vec<(String, String, u64)> {
+        let mut k: Vec<_> = v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["id"].as_str().unwrap().to_string(),
+                    k["state"].as_str().unwrap().to_string(),
+                    k["version"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(strip(&after), strip(&before));
+    a.run(&["jwt", "sign", "--key", "two"], 0);
+}
+
+#[test]
+fn a_crash_after_the_document_write_is_rolled_forward_not_lost() {
+    let t = team("crash");
+    let a = TestVault::new();
+    let b = TestVault::new();
+    init(&a, &t);
+    init(&b, &t);
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "svc"], 0);
+    let id = key["id"].as_str().unwrap();
+    // Killed after OpenBao took v2's document, before the local commit.
+    let out = a
+        .cmd(&["key", "rotate", id])
+        .env("KEYWARD_FAILPOINT", "team.after_document")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    // OpenBao is the source of truth: the other client sees v2 at once.
+    let shown = b.json(&["key", "show", id], 0);
+    assert_eq!(shown["version"], 2);
+    let check = a.json(&["vault", "check"], 1);
+    assert_eq!(check["consistent"], false);
+    let repaired = a.json(&["vault", "check", "--repair"], 0);
+    assert_eq!(repaired["consistent"], true, "{repaired}");
+    let shown = a.json(&["key", "show", id], 0);
+    assert_eq!(shown["version"], 2);
+    let (s_a, _) = a.run(&["key", "reveal", id], 0);
+    let (s_b, _) = b.run(&["key", "reveal", id], 0);
+    assert_eq!(s_a, s_b);
+    a.run(&["apikey", "verify", s_a.trim()], 0);
+}
+
+#[test]
+fn a_crash_before_the_document_write_is_rolled_back() {
+    let t = team("crash-before");
+    let a = TestVault::new();
+    init(&a, &t);
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "svc"], 0);
+    let id = key["id"].as_str().unwrap();
+    let out = a
+        .cmd(&["key", "rotate", id])
+        .env("KEYWARD_FAILPOINT", "team.before_document")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let check = a.json(&["vault", "check"], 1);
+    let kinds: Vec<&str> = check["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["unfinished_operation"], "{check}");
+    a.json(&["vault", "check", "--repair"], 0);
+    let shown = a.json(&["key", "show", id], 0);
+    assert_eq!(shown["version"], 1);
+    // The version number stays free for the next rotation.
+    let rotated = a.json(&["key", "rotate", id], 0);
+    assert_eq!(rotated["version"], 2);
+    a.json(&["vault", "check"], 0);
+}
+
+#[test]
+fn keychain_init_is_the_personal_default_and_team_vaults_refuse_it() {
+    let p = TestVault::new();
+    let info = p.json(&["vault", "init"], 0);
+    assert_eq!(info["keychain_backend"], "secret-service");
+    // A personal vault with keys cannot become a team client.
+    p.json(&["key", "new", "--kind", "api", "--name", "mine"], 0);
+    let (_, err) = p.run(
+        &[
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &addr(),
+            "--token-file",
+            &token_file(),
+            "--team",
+            "x",
+        ],
+        2,
+    );
+    assert!(err.contains("personal key"), "{err}");
+    let t = team("kc");
+    let a = TestVault::new();
+    init(&a, &t);
+    let (_, err) = a.run(&["vault", "init", "--backend", "keychain"], 2);
+    assert!(err.contains("team vault"), "{err}");
+    // Running init again (a new token) keeps the team and the keys.
+    a.json(&["key", "new", "--kind", "api", "--name", "k"], 0);
+    let again = init(&a, &t);
+    assert_eq!(again["keys"], 1);
+}
