@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{addr, init, team, token_file, TestVault};
+use common::{addr, bao, init, team, token_file, TestVault};
 use serde_json::Value;
 
 fn versions(doc: &Value) -> Vec<(u64, String, String)> {
@@ -380,10 +380,117 @@ fn transit_keys_sign_and_verify_and_never_leave_openbao() {
         2,
     );
     assert!(err.contains("team vault"), "{err}");
+    // Destroying a transit key deletes it inside OpenBao.
+    let eddsa = a.json(&["key", "show", "t-eddsa"], 0);
+    let transit_name = format!("keyward-{t}-{}", eddsa["id"].as_str().unwrap());
+    assert!(bao(&["read", &format!("transit/keys/{transit_name}")])
+        .status
+        .success());
+    a.run(&["key", "revoke", "t-eddsa", "--reason", "done"], 0);
+    a.run(&["key", "delete", "t-eddsa", "--after", "0s"], 0);
+    assert!(!bao(&["read", &format!("transit/keys/{transit_name}")])
+        .status
+        .success());
+    let shown = b.json(&["key", "show", eddsa["id"].as_str().unwrap()], 0);
+    assert_eq!(shown["state"], "destroyed");
     for v in [&a, &b] {
         let check = v.json(&["vault", "check"], 0);
         assert_eq!(check["consistent"], true, "{check}");
     }
+}
+
+#[test]
+fn approle_logs_in_and_logs_in_again_when_its_token_expires() {
+    let t = team("approle");
+    let dir = tempfile::tempdir().unwrap();
+    // An operator's setup: AppRole with a policy on the team's paths only,
+    // and tokens that live 3 seconds.
+    let _ = bao(&["auth", "enable", "approle"]);
+    let policy = dir.path().join("policy.hcl");
+    std::fs::write(
+        &policy,
+        format!(
+            r#"path "secret/data/keyward/{t}/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
+path "secret/metadata/keyward/{t}/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
+path "transit/*" {{ capabilities = ["create", "read", "update", "list"] }}
+"#
+        ),
+    )
+    .unwrap();
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    ok(bao(&["policy", "write", &t, policy.to_str().unwrap()]));
+    let role = format!("auth/approle/role/{t}");
+    ok(bao(&[
+        "write",
+        &role,
+        &format!("token_policies={t}"),
+        "token_ttl=3s",
+        "token_max_ttl=3s",
+    ]));
+    let role_id = ok(bao(&["read", "-field=role_id", &format!("{role}/role-id")]));
+    let secret_id = ok(bao(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        &format!("{role}/secret-id"),
+    ]));
+    let secret_file = dir.path().join("secret-id");
+    std::fs::write(&secret_file, format!("{secret_id}\n")).unwrap();
+    let a = TestVault::new();
+    let report = a.json(
+        &[
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &addr(),
+            "--role-id",
+            &role_id,
+            "--secret-id-file",
+            secret_file.to_str().unwrap(),
+            "--team",
+            &t,
+            "--audit-file",
+            dir.path().join("audit.log").to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(report["auth"], "approle");
+    // This token may not touch sys/audit: init says so and goes on.
+    let said = report["audit_device"].as_str().unwrap();
+    assert!(said.starts_with("not enabled"), "{said}");
+    let cfg = std::fs::read_to_string(a.dir().join("team.json")).unwrap();
+    assert!(
+        !cfg.contains(&secret_id),
+        "the secret id stays in the keychain"
+    );
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "svc"], 0);
+    let id = key["id"].as_str().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    // The kept token has expired: the next commands log in again.
+    let rotated = a.json(&["key", "rotate", id], 0);
+    assert_eq!(rotated["version"], 2);
+    a.json(
+        &[
+            "key",
+            "new",
+            "--kind",
+            "signing",
+            "--name",
+            "ts",
+            "--alg",
+            "ES256",
+            "--custody",
+            "transit",
+        ],
+        0,
+    );
+    a.run(&["jwt", "sign", "--key", "ts"], 0);
+    a.json(&["vault", "check"], 0);
 }
 
 #[test]

@@ -189,3 +189,20 @@ pub fn sign(link: &TeamLink, name: &str, version: u64, alg: Alg, input: &[u8]) -
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(b64))
         .map_err(|_| Error::SecretStore("OpenBao's transit signature is not base64".into()))
 }
+
+/// Deletes the transit key (destruction): allowed first, then removed; an
+/// already deleted key counts as done (a destroy interrupted and resumed).
+pub fn delete(link: &TeamLink, name: &str) -> Result<()> {
+    let key = path(link, &format!("keys/{name}"));
+    if let Reply::NotFound = link.client.get(&key, "read a transit key")? {
+        return Ok(());
+    }
+    link.client.post(
+        &format!("{key}/config"),
+        &json!({"deletion_allowed": true}),
+        "allow deleting a transit key",
+        true,
+    )?;
+    link.client.delete(&key, "delete a transit key")?;
+    Ok(())
+}

@@ -957,6 +957,10 @@ impl Vault {
             self.store.delete(&entry_name(&key.id, v.version))?;
             failpoint::hit("destroy.after_keychain");
         }
+        if key.custody.is_some() {
+            // Transit custody: the key material is deleted inside OpenBao.
+            self.destroy_transit(key)?;
+        }
         let tx = Transaction::immediate(&self.conn)?;
         self.finish_destroy(&tx, &key.id, &key.name)?;
         self.commit(tx)

@@ -533,6 +533,12 @@ impl Vault {
         })
     }
 
+    /// Destroys a transit key's material in OpenBao (from `key delete`).
+    pub(crate) fn destroy_transit(&self, key: &KeyRow) -> Result<()> {
+        let link = self.team_link()?;
+        transit::delete(&link, &transit::key_name(&link, &key.id))
+    }
+
     /// Signs through transit with the version's own transit version.
     pub(crate) fn transit_sign(
         &self,
