@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod crack;
 pub mod crypto;
 pub mod db;
 pub mod duration;

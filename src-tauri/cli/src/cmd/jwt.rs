@@ -3,6 +3,7 @@
 
 use crate::output::Ctx;
 use clap::{ArgGroup, Subcommand};
+use keyward_core::crack;
 use keyward_core::crypto::Alg;
 use keyward_core::duration::{parse_duration, parse_time};
 use keyward_core::jwt::{
@@ -10,8 +11,9 @@ use keyward_core::jwt::{
 };
 use keyward_core::{Error, Result};
 use serde_json::{json, Value};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Subcommand)]
 pub enum JwtCmd {
@@ -99,16 +101,38 @@ pub enum JwtCmd {
         #[arg(long, value_name = "TIME", requires = "jti")]
         until: Option<String>,
     },
-    /// Try a wordlist of HMAC secrets against an HS* token.
+    /// Guess the HMAC secret of an HS256/HS384/HS512 token (wordlist, mask or built-in list).
+    #[command(
+        group(ArgGroup::new("source").required(true).args(["wordlist", "builtin", "mask"])),
+        after_long_help = CRACK_HELP
+    )]
     Crack {
         /// The token, or `-` (or nothing) for stdin.
         token: Option<String>,
-        /// One candidate secret per line.
+        /// One candidate secret per line (`\n` or `\r\n`; empty lines skipped). Memory-mapped: any size.
         #[arg(long, value_name = "PATH")]
-        wordlist: PathBuf,
+        wordlist: Option<PathBuf>,
+        /// Use Keyward's built-in list of common JWT secrets as the wordlist.
+        #[arg(long)]
+        builtin: bool,
+        /// Try every candidate of a hashcat-style mask: ?l ?u ?d ?s ?a ?h ?H ?b, ?? for '?', other characters literal.
+        #[arg(long, value_name = "MASK")]
+        mask: Option<String>,
+        /// With --mask: also try the shorter lengths, from 1 (or --mask-min) up to the mask's length (or --mask-max).
+        #[arg(long, requires = "mask")]
+        increment: bool,
+        /// With --mask: shortest candidate tried (implies --increment).
+        #[arg(long, value_name = "N", requires = "mask")]
+        mask_min: Option<usize>,
+        /// With --mask: longest candidate tried, at most the mask's length (implies --increment).
+        #[arg(long, value_name = "N", requires = "mask")]
+        mask_max: Option<usize>,
+        /// With a wordlist: also try case variants and common suffixes (Secret, SECRET, secret123, secret!, secret2024...).
+        #[arg(long, conflicts_with = "mask")]
+        mutate: bool,
         /// Worker threads (default: the number of CPUs).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+        threads: Option<u16>,
     },
 }
 
@@ -186,8 +210,27 @@ pub fn run(ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
         JwtCmd::Crack {
             token,
             wordlist,
+            builtin,
+            mask,
+            increment,
+            mask_min,
+            mask_max,
+            mutate,
             threads,
-        } => crack(ctx, token, &wordlist, threads),
+        } => crack(
+            ctx,
+            CrackArgs {
+                token,
+                wordlist,
+                builtin,
+                mask,
+                increment,
+                mask_min,
+                mask_max,
+                mutate,
+                threads,
+            },
+        ),
     }
 }
 
@@ -345,47 +388,217 @@ fn report_verification(ctx: &Ctx, v: &jwt::Verification) -> Result<u8> {
     Ok(if v.valid { 0 } else { 1 })
 }
 
-fn crack(ctx: &Ctx, token: Option<String>, wordlist: &Path, threads: Option<usize>) -> Result<u8> {
-    let text = read_token(token)?;
+const CRACK_HELP: &str = "\
+Sources (exactly one): --wordlist PATH, --builtin (Keyward's list of common JWT secrets), --mask MASK.
+
+Masks, hashcat-style, one position per token:
+  ?l a-z   ?u A-Z   ?d 0-9   ?s space and !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~
+  ?a ?l?u?d?s (95)   ?h 0-9a-f   ?H 0-9A-F   ?b any byte   ?? a literal '?'
+  Any other character stands for itself: 'key-?d?d?d' tries key-000 to key-999.
+  A mask of N positions tries candidates of exactly N bytes. --increment tries every
+  length from 1 to N (the mask's first positions); --mask-min/--mask-max narrow that range
+  and imply --increment: --mask '?a?a?a?a?a?a' --mask-min 4 tries lengths 4, 5 and 6.
+
+--mutate (wordlists): each word as written, lower-case, Capitalised and UPPER-case, each
+  bare or followed by one of 1 12 123 1234 12345 123456 0 00 01 2 3 7 69 99 007 ! !! 1! 123!
+  ? . @ # $ * _ 2015..2026, plus one leetspeak spelling (secret -> 53cr37).
+
+Output: the secret on stdout and exit 0; exit 1 when every candidate was tried. A secret
+  that is not UTF-8 prints as hex:<hex>. With --json: {\"found\", \"secret\" (null when not
+  found or not UTF-8), \"secret_hex\", \"alg\", \"tried\", \"elapsed_ms\", \"rate\" (candidates/s),
+  \"interrupted\"}.
+Progress (percent, candidates/s, ETA) goes to stderr: a bar on a terminal, a plain line
+  every 5 seconds otherwise, nothing with --quiet.
+Ctrl-C stops every thread, prints how many candidates were tried and exits 130 (a second
+  Ctrl-C exits at once).
+Exit 2: not an HS256/HS384/HS512 token, an empty signature, an unreadable wordlist, a bad
+  mask or mask length.";
+
+/// The flags of `jwt crack`.
+struct CrackArgs {
+    token: Option<String>,
+    wordlist: Option<PathBuf>,
+    builtin: bool,
+    mask: Option<String>,
+    increment: bool,
+    mask_min: Option<usize>,
+    mask_max: Option<usize>,
+    mutate: bool,
+    threads: Option<u16>,
+}
+
+/// Set by Ctrl-C; the cracker's workers watch it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn crack(ctx: &Ctx, a: CrackArgs) -> Result<u8> {
+    let text = read_token(a.token)?;
     let token = jwt::parse(&text)?;
-    let words = std::fs::read(wordlist).map_err(|e| {
-        Error::invalid(
-            "unreadable_wordlist",
-            format!("cannot read wordlist {}: {e}", wordlist.display()),
-        )
-    })?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let quiet = ctx.quiet;
-    let progress = move |p: jwt::CrackProgress| {
-        if !quiet {
-            eprint!(
-                "\rtried {}/{} ({:.0}/s, ETA {}s)   ",
-                p.tried,
-                p.total,
-                p.rate(),
-                p.eta().as_secs()
-            );
-        }
-    };
-    let found = jwt::crack(&token, &words, threads, &progress)?;
-    if !quiet {
-        eprintln!();
+    let target = crack::Target::from_token(&token)?;
+    // Everything that can be bad input is checked before any work starts.
+    if a.mask.is_none() && (a.increment || a.mask_min.is_some() || a.mask_max.is_some()) {
+        return Err(Error::invalid(
+            "usage",
+            "--increment, --mask-min and --mask-max go with --mask",
+        ));
     }
-    match found {
-        Some(secret) => {
-            let shown = secret
-                .expose_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{:?}", secret.expose()));
-            ctx.emit(&json!({"found": true, "secret": shown}), || shown.clone());
-            Ok(0)
+    let (list, mask);
+    let candidates = if let Some(m) = &a.mask {
+        let mut parsed = crack::Mask::parse(m)?;
+        if a.increment || a.mask_min.is_some() || a.mask_max.is_some() {
+            let n = parsed.len();
+            parsed = parsed.with_lengths(a.mask_min.unwrap_or(1), a.mask_max.unwrap_or(n))?;
         }
-        None => {
-            ctx.emit(&json!({"found": false, "secret": null}), || {
-                "not found: no line of the wordlist is the secret".into()
-            });
-            Ok(1)
+        mask = parsed;
+        crack::Candidates::Mask(&mask)
+    } else if a.builtin {
+        crack::Candidates::Wordlist(crack::builtin_wordlist())
+    } else if let Some(path) = &a.wordlist {
+        list = crack::Wordlist::open(path)?;
+        crack::Candidates::Wordlist(list.bytes())
+    } else {
+        // clap's required group makes this unreachable.
+        return Err(Error::invalid(
+            "usage",
+            "give --wordlist PATH, --builtin or --mask MASK",
+        ));
+    };
+    let threads = a.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let mut opts = crack::CrackOptions::threads(threads);
+    opts.mutate = a.mutate;
+    // A second Ctrl-C does not wait for the workers. If a handler cannot be
+    // installed, Ctrl-C keeps its default effect (the process ends).
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let mut bar = CrackBar::new(ctx.quiet);
+    let outcome = crack::crack(
+        &target,
+        candidates,
+        &opts,
+        &mut |p| bar.update(p),
+        &INTERRUPTED,
+    );
+    bar.finish();
+    let elapsed = outcome.elapsed.as_secs_f64();
+    let summary = format!(
+        "tried {} candidates in {elapsed:.2}s ({}/s, {threads} thread{})",
+        outcome.tried,
+        si(outcome.rate()),
+        if threads == 1 { "" } else { "s" }
+    );
+    if outcome.cancelled {
+        eprintln!("keyward: interrupted: {summary}; secret not found");
+    } else {
+        ctx.note(&summary);
+    }
+    let secret_text = outcome
+        .found
+        .as_ref()
+        .and_then(|s| s.expose_str().map(str::to_string));
+    let secret_hex = outcome.found.as_ref().map(|s| hex(s.expose()));
+    let mut doc = json!({
+        "found": outcome.found.is_some(),
+        "secret": secret_text,
+        "alg": outcome.alg.as_str(),
+        "tried": outcome.tried,
+        "elapsed_ms": outcome.elapsed.as_millis() as u64,
+        "rate": outcome.rate().round(),
+        "interrupted": outcome.cancelled,
+    });
+    if let Some(h) = &secret_hex {
+        doc["secret_hex"] = json!(h);
+    }
+    ctx.emit(&doc, || match (&secret_text, &secret_hex) {
+        (Some(t), _) => t.clone(),
+        (None, Some(h)) => format!("hex:{h}"),
+        (None, None) if outcome.cancelled => String::new(),
+        (None, None) => "not found: no candidate is the secret".into(),
+    });
+    Ok(match (&outcome.found, outcome.cancelled) {
+        (Some(_), _) => 0,
+        (None, true) => 130,
+        (None, false) => 1,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 1234567.0 → "1.23M".
+fn si(x: f64) -> String {
+    match x {
+        x if x >= 1e9 => format!("{:.2}G", x / 1e9),
+        x if x >= 1e6 => format!("{:.2}M", x / 1e6),
+        x if x >= 1e3 => format!("{:.1}k", x / 1e3),
+        x => format!("{x:.0}"),
+    }
+}
+
+fn hms(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Progress on stderr: a bar on a terminal, a line every few seconds otherwise.
+enum CrackBar {
+    Quiet,
+    Bar(indicatif::ProgressBar),
+    Lines(std::time::Instant),
+}
+
+impl CrackBar {
+    const STEPS: u64 = 10_000;
+
+    fn new(quiet: bool) -> Self {
+        if quiet {
+            return CrackBar::Quiet;
+        }
+        if !std::io::stderr().is_terminal() {
+            return CrackBar::Lines(std::time::Instant::now());
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(Self::STEPS),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        // The template is a constant known to parse.
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        CrackBar::Bar(bar)
+    }
+
+    fn text(p: &crack::CrackProgress) -> String {
+        let eta = p.eta().map_or_else(|| "-".into(), hms);
+        format!("{} tried, {}/s, ETA {eta}", p.tried, si(p.rate()))
+    }
+
+    fn update(&mut self, p: &crack::CrackProgress) {
+        match self {
+            CrackBar::Quiet => {}
+            CrackBar::Bar(bar) => {
+                bar.set_position((p.fraction * Self::STEPS as f64) as u64);
+                bar.set_message(Self::text(p));
+            }
+            CrackBar::Lines(last) => {
+                if last.elapsed() >= std::time::Duration::from_secs(5) {
+                    *last = std::time::Instant::now();
+                    eprintln!("jwt crack: {:.1}% {}", p.fraction * 100.0, Self::text(p));
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let CrackBar::Bar(bar) = self {
+            bar.finish_and_clear();
         }
     }
 }
