@@ -94,6 +94,7 @@ pub fn write(dir: &Path, cp: &Checkpoint) -> Result<()> {
             .map_err(io)?;
         f.sync_all().map_err(io)?;
     }
+    crate::failpoint::hit("checkpoint.before_rename");
     std::fs::rename(&tmp, path(dir)).map_err(io)
 }
 

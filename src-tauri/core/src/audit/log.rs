@@ -124,6 +124,7 @@ pub fn append(conn: &Connection, genesis: &[u8], ev: &NewEvent<'_>) -> Result<i6
             hash.as_slice()
         ],
     )?;
+    crate::failpoint::hit("audit.append");
     Ok(seq)
 }
 

@@ -38,6 +38,7 @@ impl Vault {
         // a check-and-set conflict rolls `tx` back (vault/team.rs).
         self.team_before_commit(&tx)?;
         tx.commit()?;
+        crate::failpoint::hit("commit.before_checkpoint");
         self.refresh_checkpoint();
         Ok(())
     }
@@ -90,6 +91,7 @@ impl Vault {
                 let k = SecretBytes::new(crate::vault::random_bytes(32)?);
                 // Keychain first: a crash before the row leaves a key the next call adopts.
                 self.store.put(AUDIT_MAC_ENTRY, &k)?;
+                crate::failpoint::hit("audit_mac.after_keychain");
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta (k, v) VALUES ('audit_mac', 'keychain')",
                     [],
@@ -141,6 +143,7 @@ impl Vault {
         // Keychain first: a crash before the row leaves an entry that the
         // next call adopts (above) instead of a row without a key.
         self.store.put(AUDIT_KEY_ENTRY, &key.to_storage())?;
+        crate::failpoint::hit("audit_key.after_keychain");
         self.record_audit_pubkey(&key)?;
         Ok(key)
     }

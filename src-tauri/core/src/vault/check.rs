@@ -252,6 +252,7 @@ impl Vault {
         match p.kind.as_str() {
             "orphan_entry" => {
                 self.store.delete(&entry)?;
+                crate::failpoint::hit("repair.after_keychain");
                 let tx = Transaction::immediate(&self.conn)?;
                 self.record(
                     &tx,
@@ -275,6 +276,7 @@ impl Vault {
                         )
                     })?;
                 self.store.delete(&intent.entry)?;
+                crate::failpoint::hit("repair.after_keychain");
                 let tx = Transaction::immediate(&self.conn)?;
                 let key = (intent.key_id.as_str(), Some(intent.version));
                 if intent.op == "destroy" {

@@ -900,7 +900,9 @@ impl Vault {
             Outcome::Success,
             json!({"name": key.name, "destroy_at": at}),
         )?;
+        failpoint::hit("delete.in_transaction");
         self.commit(tx)?;
+        failpoint::hit("delete.after_commit");
         Ok(Some(at))
     }
 
@@ -930,7 +932,10 @@ impl Vault {
             Outcome::Success,
             json!({"name": key.name}),
         )?;
-        self.commit(tx)
+        failpoint::hit("restore.in_transaction");
+        self.commit(tx)?;
+        failpoint::hit("restore.after_commit");
+        Ok(())
     }
 
     /// Destroys every secret of a key and leaves tombstone rows.
@@ -963,7 +968,10 @@ impl Vault {
         }
         let tx = Transaction::immediate(&self.conn)?;
         self.finish_destroy(&tx, &key.id, &key.name)?;
-        self.commit(tx)
+        failpoint::hit("destroy.before_commit");
+        self.commit(tx)?;
+        failpoint::hit("destroy.after_commit");
+        Ok(())
     }
 
     /// The commit step of destruction (also used by repair).
