@@ -14,6 +14,7 @@ pub mod db;
 pub mod duration;
 pub mod error;
 pub mod failpoint;
+pub mod hardening;
 pub mod jwt;
 pub mod keys;
 pub mod secret;
