@@ -578,6 +578,21 @@ impl Vault {
         self.store.probe()?;
         let intent = {
             let tx = Transaction::immediate(&self.conn)?;
+            // The version was numbered before this write lock: another
+            // process may own the same entry by now. Writing it would replace
+            // that version's secret, and a rollback would delete it.
+            let claimed: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM pending_ops WHERE entry = ?1)
+                     OR EXISTS(SELECT 1 FROM key_versions WHERE key_id = ?2 AND version = ?3)",
+                params![entry, key_id, version],
+                |r| r.get(0),
+            )?;
+            if claimed {
+                return Err(Error::conflict(
+                    "concurrent_change",
+                    format!("{key_id} was changed by another process at the same moment: retry"),
+                ));
+            }
             tx.execute(
                 "INSERT INTO pending_ops (op, key_id, version, entry, pid, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![op, key_id, version, entry, std::process::id(), rfc3339(self.clock.now())],
