@@ -803,8 +803,12 @@ impl Vault {
         if reason.is_empty() {
             return Err(Error::invalid("bad_reason", "give a reason: --reason TEXT"));
         }
-        let key = resolve(&self.conn, id)?;
-        let vs = versions(&self.conn, &key.id)?;
+        // Read and check the versions under the write lock: two revocations
+        // at once must not both succeed (the second would overwrite the first's
+        // time and reason), nor may a rotation slip in between.
+        let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
+        let vs = versions(&tx, &key.id)?;
         let now_t = self.clock.now();
         let targets: Vec<&VersionRow> = match version {
             Some(n) => {
@@ -843,7 +847,6 @@ impl Vault {
             }
         }
         let now = rfc3339(now_t);
-        let tx = Transaction::immediate(&self.conn)?;
         failpoint::hit("revoke.in_transaction");
         let mut revoked = Vec::new();
         for v in targets {
