@@ -154,11 +154,22 @@ impl Vault {
         match &listed {
             Some(entries) => {
                 let present: BTreeSet<&String> = entries.iter().collect();
-                for (k, v) in &owned {
-                    let e = entry_name(k, *v);
-                    // An interrupted destroy may already have deleted its entry.
-                    if !present.contains(&e) && !intent_entries.contains(&e) {
-                        problems.push(missing(k, *v, e));
+                // An interrupted destroy may already have deleted its entry.
+                let absent: Vec<(&String, u32, String)> = owned
+                    .iter()
+                    .map(|(k, v)| (k, *v, entry_name(k, *v)))
+                    .filter(|(_, _, e)| !present.contains(e) && !intent_entries.contains(e))
+                    .collect();
+                // A create that committed between the listing and the
+                // database read wrote its entry after the listing: look
+                // again before calling a secret lost.
+                let relisted = match absent.is_empty() {
+                    true => None,
+                    false => self.store.list()?,
+                };
+                for (k, v, e) in absent {
+                    if relisted.as_ref().is_none_or(|r| !r.contains(&e)) {
+                        problems.push(missing(k, v, e));
                     }
                 }
                 for e in entries {
