@@ -127,6 +127,17 @@ fn list_entries(service: &str) -> Result<Option<Vec<String>>> {
         ))
     };
     let ss = SecretService::connect(EncryptionType::Dh).map_err(unavailable)?;
+    // A locked collection (or a daemon restarted without unlocking it) hides
+    // its items from a search: listing it would report every secret as lost.
+    let locked = || {
+        Error::SecretStore(
+            "the OS keychain is locked, so its entries cannot be listed: unlock your login keyring, then retry".into(),
+        )
+    };
+    let collection = ss.get_default_collection().map_err(|_| locked())?;
+    if collection.is_locked().map_err(unavailable)? {
+        return Err(locked());
+    }
     let found = ss
         .search_items(HashMap::from([("service", service)]))
         .map_err(unavailable)?;
