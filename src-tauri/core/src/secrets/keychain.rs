@@ -143,7 +143,12 @@ fn list_entries(service: &str) -> Result<Option<Vec<String>>> {
         .map_err(unavailable)?;
     let mut names = Vec::new();
     for item in found.unlocked.iter().chain(found.locked.iter()) {
-        let attrs = item.get_attributes().map_err(unavailable)?;
+        let attrs = match item.get_attributes() {
+            Ok(a) => a,
+            // Deleted by another process since the search: it is gone.
+            Err(e) if vanished(&e) => continue,
+            Err(e) => return Err(unavailable(e)),
+        };
         if let Some(user) = attrs.get("username") {
             names.push(user.clone());
         }
@@ -151,6 +156,20 @@ fn list_entries(service: &str) -> Result<Option<Vec<String>>> {
     names.sort();
     names.dedup();
     Ok(Some(names))
+}
+
+/// Whether a Secret Service error means the item no longer exists.
+#[cfg(target_os = "linux")]
+fn vanished(e: &dbus_secret_service::Error) -> bool {
+    let text = e.to_string();
+    [
+        "No such interface",
+        "UnknownObject",
+        "No such object",
+        "does not exist",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 #[cfg(not(target_os = "linux"))]
