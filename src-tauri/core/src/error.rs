@@ -115,6 +115,8 @@ pub(crate) fn database_message(e: &rusqlite::Error) -> String {
         let what = match f.code {
             C::ReadOnly => "the vault database is read-only: check the permissions of the vault directory and its files",
             C::DiskFull => "the disk holding the vault database is full: free some space and retry",
+            // A full tmpfs (or a failing disk) surfaces as an I/O error, not SQLITE_FULL.
+            C::SystemIoFailure => "the vault database could not be written (disk I/O error): check that its disk is not full or failing, free some space and retry",
             C::DatabaseBusy | C::DatabaseLocked => "the vault database stayed locked by another Keyward process: retry when it has finished",
             C::NotADatabase | C::DatabaseCorrupt => "the vault database is corrupted: restore it from a backup (the keychain still holds the secrets)",
             C::CannotOpen => "the vault database cannot be opened: check that the vault directory exists and is writable",
