@@ -82,7 +82,8 @@ fn main() -> ExitCode {
                 .unwrap_or(&rendered)
                 .trim_start_matches("error: ");
             eprintln!("keyward: {first}");
-            if std::env::args().any(|a| a == "--json") {
+            // args_os: `args()` panics on an argument that is not UTF-8.
+            if std::env::args_os().any(|a| a == "--json") {
                 output::print_error_json("usage", first);
             }
             return ExitCode::from(2);
