@@ -42,7 +42,18 @@ pub fn parse_key(input: &[u8]) -> Result<ParsedKey> {
     if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
         let v = super::json::parse(trimmed)
             .map_err(|e| Error::invalid("bad_jwk", format!("the JWK is {e}")))?;
-        return parse_jwk(&v).map(|k| k.key);
+        let jwk = parse_jwk(&v)?;
+        // A JWK whose own `alg`, `use` or `key_ops` rule out signatures is
+        // not a signing key, whatever its material.
+        if let (algs, Some(why)) = jwk.verify_algs() {
+            if algs.is_empty() {
+                return Err(Error::invalid(
+                    "unusable_jwk",
+                    format!("the JWK cannot be used for signatures: {why}"),
+                ));
+            }
+        }
+        return Ok(jwk.key);
     }
     if let Some(start) = find(trimmed, b"-----BEGIN ") {
         return parse_pem_blocks(&trimmed[start..]);
