@@ -49,6 +49,8 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
+    /// Find leaked credentials in files (exit 1 when any is found).
+    Scan(cmd::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Command::Jwt(c) => cmd::jwt::run(&ctx, c),
         Command::Vault(c) => cmd::vault::run(&ctx, c),
         Command::Audit(c) => cmd::audit::run(&ctx, c),
+        Command::Scan(a) => cmd::scan::run(&ctx, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -17,6 +17,7 @@ pub mod failpoint;
 pub mod hardening;
 pub mod jwt;
 pub mod keys;
+pub mod scan;
 pub mod secret;
 pub mod secrets;
 pub mod team;

@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod jwt;
 pub mod key;
+pub mod scan;
 pub mod team;
 pub mod vault;

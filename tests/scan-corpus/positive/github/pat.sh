@@ -1,0 +1,3 @@
+#!/bin/sh
+export GH_TOKEN=github_pat_11FAKE0mCQtXlzBQvcBeYo_bNl6t0WDfn8MYlmkufhPxCAvGXJKMT4Ye0tZCjLSG0fx6LHQ4NrrZDU55LE
+gh repo list
