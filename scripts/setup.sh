@@ -13,6 +13,8 @@ packages=(
   libsoup-3.0-dev libssl-dev pkg-config build-essential
   # OS keychain (Secret Service over D-Bus)
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-1-dev libsecret-tools
+  # Reliability tests: gdbus (a private session's keychain, item by item)
+  libglib2.0-bin
   # Headless desktop tests: Xvfb, WebDriver, screenshots
   xvfb xauth webkit2gtk-driver at-spi2-core imagemagick
   ca-certificates
