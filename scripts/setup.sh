@@ -17,6 +17,7 @@ packages=(
   libglib2.0-bin
   # Headless desktop tests: Xvfb, WebDriver, screenshots
   xvfb xauth webkit2gtk-driver at-spi2-core imagemagick
+  xclip  # the desktop E2E reads the clipboard with it (copy, auto-clear)
   ca-certificates
 )
 missing=()

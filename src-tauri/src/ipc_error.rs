@@ -1,16 +1,18 @@
 //! The one error shape the UI receives: `{code, message}`.
 //!
 //! `code` is a stable machine string (the core's codes, plus the shell's
-//! own `timeout` and `internal`); `message` is one line, safe to show, that
-//! says what to do next. Neither ever holds secret material: core messages
-//! are built from names and ids only.
+//! own `timeout`, `cancelled` and `internal`); `message` is one line, safe to
+//! show, that says what to do next. Neither ever holds secret material: core
+//! messages are built from names and ids only.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// A failed command, as serialised to the UI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct IpcError {
     /// Stable machine code (`keychain_unavailable`, `database_error`, ...).
+    #[ts(type = "string")]
     pub code: &'static str,
     /// One line for the user.
     pub message: String,

@@ -7,18 +7,35 @@
 //   KEYWARD_E2E_VAULT   a vault seeded by the CLI with `e2e-api` and `e2e-signer`
 //   KEYWARD_E2E_EMPTY   an empty directory to use as a fresh vault
 //   KEYWARD_E2E_SHOTS   where screenshots go
+//   KEYWARD_E2E_FLOW    a vault with flow-signer (ES256), flow-weak (HS256,
+//                       secret "secret") and flow-leaked (an API key)
+//   KEYWARD_E2E_DUE     a vault whose key is overdue for automatic rotation
+//   KEYWARD_E2E_TOKEN   a token the CLI signed with flow-signer (sub alice, aud api)
+//   KEYWARD_E2E_WEAK_TOKEN  a token signed with flow-weak
+//   KEYWARD_E2E_PEM     a private key PEM from another vault, to import
+//   KEYWARD_E2E_SCAN    a folder whose .env holds flow-leaked's key
+//   KEYWARD_E2E_SAVED   where the save dialog is answered (debug builds)
 
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { remote } from "webdriverio";
+import { Key } from "webdriverio";
+import { withApp as withAppAt } from "./driver.mjs";
 
 const APP = required("KEYWARD_E2E_APP");
 const VAULT = required("KEYWARD_E2E_VAULT");
 const EMPTY = required("KEYWARD_E2E_EMPTY");
 const SHOTS = required("KEYWARD_E2E_SHOTS");
+const FLOW = required("KEYWARD_E2E_FLOW");
+const DUE = required("KEYWARD_E2E_DUE");
+const TOKEN = required("KEYWARD_E2E_TOKEN");
+const WEAK_TOKEN = required("KEYWARD_E2E_WEAK_TOKEN");
+const PEM = readFileSync(required("KEYWARD_E2E_PEM"), "utf8");
+const SCAN = required("KEYWARD_E2E_SCAN");
+const SAVED = required("KEYWARD_E2E_SAVED");
 const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+// The debug build answers its save and folder dialogs from these (files.rs).
+const DIALOGS = { KEYWARD_DESKTOP_TEST_SAVE_DIR: SAVED, KEYWARD_DESKTOP_TEST_PICK_DIR: SCAN };
 mkdirSync(SHOTS, { recursive: true });
 
 function required(name) {
@@ -30,84 +47,8 @@ function required(name) {
   return v;
 }
 
-// ---------------------------------------------------------------------------
-// Driver and app sessions
-
-const taken = new Set();
-
-/** A free loopback port, never the same twice in this run. */
-async function freePort() {
-  for (;;) {
-    const port = await anyPort();
-    if (!taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
-  }
-}
-
-async function anyPort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, child, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tauri-driver exited with code ${child.exitCode}`);
-    const open = await new Promise((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`tauri-driver did not listen on port ${port} within ${timeoutMs} ms`);
-}
-
-/**
- * Starts tauri-driver with `env` (the app inherits it: that is how
- * KEYWARD_VAULT reaches it), opens a WebDriver session on the app, runs
- * `fn(browser)`, and always tears both down.
- */
-async function withApp(env, fn) {
-  const port = await freePort();
-  const nativePort = await freePort();
-  const driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  let browser;
-  try {
-    // tauri-driver listens at once but proxies to WebKitWebDriver, which
-    // starts a moment later: wait for both before asking for a session.
-    await waitForPort(port, driver, 15_000);
-    await waitForPort(nativePort, driver, 15_000);
-    browser = await remote({
-      hostname: "127.0.0.1",
-      port,
-      logLevel: "error",
-      connectionRetryCount: 0,
-      capabilities: {
-        "tauri:options": { application: APP },
-        "wdio:enforceWebDriverClassic": true,
-      },
-    });
-    await fn(browser);
-  } finally {
-    if (browser) await browser.deleteSession().catch(() => {});
-    driver.kill("SIGTERM");
-    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
-  }
-}
+/** Starts the app under tauri-driver with `env` and runs `fn(browser)`. */
+const withApp = (env, fn) => withAppAt(APP, DRIVER, env, fn);
 
 // ---------------------------------------------------------------------------
 // Helpers over the UI's test ids
@@ -283,11 +224,301 @@ test("follows a dark OS theme", async () => {
   });
 });
 
+
+// ---------------------------------------------------------------------------
+// Flows on the flow vault
+
+const byTest = (b, id) => b.$(`[data-testid="${id}"]`);
+
+async function waitText(b, id, re, what, timeout = 15_000) {
+  let last = "";
+  await b.waitUntil(
+    async () => {
+      const el = byTest(b, id);
+      if (!(await el.isExisting())) return false;
+      last = await el.getText();
+      return re.test(last);
+    },
+    { timeout, interval: 100, timeoutMsg: `${what}: ${id} never matched ${re} (last: ${JSON.stringify(last)})` },
+  );
+  return last;
+}
+
+async function click(b, id) {
+  const el = byTest(b, id);
+  await el.waitForClickable({ timeout: 15_000 });
+  await el.click();
+}
+
+/** Types into an input the way a user would (WebDriver Element Send Keys, after a clear). */
+async function typeInto(b, id, text) {
+  const el = byTest(b, id);
+  await el.waitForDisplayed({ timeout: 15_000 });
+  await el.setValue(text);
+}
+
+/** Waits until the app has loaded its first screen (its key handlers are attached by then). */
+async function ready(b) {
+  await b.waitUntil(async () => b.execute(() => performance.getEntriesByName("keyward:keys-interactive").length > 0), {
+    timeout: 15_000,
+    interval: 50,
+    timeoutMsg: "the app never became interactive",
+  });
+}
+
+/** Sets a long value (a token, a PEM) at once, as a paste would, and fires `input`. */
+async function paste(b, id, text) {
+  const el = byTest(b, id);
+  await el.waitForDisplayed({ timeout: 15_000 });
+  await b.execute(
+    (sel, v) => {
+      const e = document.querySelector(sel);
+      e.focus();
+      e.value = v;
+      e.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    `[data-testid="${id}"]`,
+    text,
+  );
+}
+
+async function goTo(b, hash) {
+  await b.execute((h) => (location.hash = h), hash);
+}
+
+function clipboard() {
+  try {
+    return execFileSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 5000 });
+  } catch {
+    return ""; // empty clipboard: xclip exits 1
+  }
+}
+
+test("API key: create → shown once → copy (clipboard, auto-cleared) → reveal → rotate → revoke with typed name", async () => {
+  await withApp({ KEYWARD_VAULT: FLOW, ...DIALOGS }, async (b) => {
+    await ready(b);
+    // A short clipboard delay through the Settings screen, so the auto-clear can be seen.
+    await b.keys([Key.Ctrl, ","]);
+    await typeInto(b, "set-clipboard", "5");
+    await click(b, "settings-save");
+    await byTest(b, "toast").waitForExist({ timeout: 10_000 });
+    await shot(b, "settings");
+
+    await b.keys([Key.Ctrl, "2"]);
+    await byTest(b, "new-key-form").waitForExist({ timeout: 10_000 });
+    await typeInto(b, "new-name", "e2e-flow");
+    await typeInto(b, "new-scopes", "read write");
+    await shot(b, "new-key");
+    await click(b, "new-submit");
+
+    const dialog = byTest(b, "new-secret-dialog");
+    await dialog.waitForExist({ timeout: 15_000 });
+    assert(/only time/.test(await byTest(b, "shown-once-warning").getText()), "the dialog warns the key is shown once");
+    const hint = await byTest(b, "new-secret-hint").getText();
+    await shot(b, "new-secret");
+    await click(b, "new-secret-copy");
+    let copied = "";
+    await b.waitUntil(async () => /^kw_[0-9A-Za-z]{49}$/.test((copied = clipboard().trim())), {
+      timeout: 10_000,
+      timeoutMsg: `the clipboard never held a kw_ key (hint ${hint})`,
+    });
+    assert(copied.endsWith(hint.slice(-4)), `the copied key ends like the hint ${hint}`);
+    const html = await b.execute(() => document.documentElement.outerHTML);
+    assert(!html.includes(copied), "the copied key never entered the page");
+    // Cleared after the 5 s set above, because the clipboard still held it.
+    await b.waitUntil(async () => clipboard().trim() === "", {
+      timeout: 12_000,
+      timeoutMsg: "the clipboard was not cleared after 5 s",
+    });
+
+    await click(b, "new-secret-done");
+    await waitText(b, "detail-name", /^e2e-flow$/, "detail page after the dialog");
+    await shot(b, "key-detail-api");
+
+    // Reveal: masked until toggled, then the same key.
+    await click(b, "action-reveal");
+    const value = byTest(b, "secret-value");
+    await value.waitForExist({ timeout: 10_000 });
+    assertEq(await value.getAttribute("data-shown"), "false", "revealed secret starts masked");
+    await click(b, "secret-toggle");
+    await b.waitUntil(async () => (await value.getAttribute("data-shown")) === "true", { timeout: 5000 });
+    assertEq((await value.getText()).trim(), copied, "the revealed key is the copied one");
+    await shot(b, "reveal");
+    await click(b, "secret-close");
+
+    // Rotate from the keyboard with a 7-day grace.
+    await b.keys("r");
+    await byTest(b, "rotate-dialog").waitForExist({ timeout: 10_000 });
+    await typeInto(b, "rotate-grace", "7d");
+    await shot(b, "rotate-dialog");
+    await click(b, "rotate-confirm");
+    await byTest(b, "new-secret-dialog").waitForExist({ timeout: 15_000 });
+    await click(b, "new-secret-done");
+    await b.waitUntil(
+      async () => (await b.$$('[data-testid="version-row"]')).length === 2,
+      { timeout: 10_000, timeoutMsg: "two versions after the rotation" },
+    );
+    const states = async () => {
+      const out = [];
+      for (const r of await b.$$('[data-testid="version-row"]')) out.push(`v${await r.getAttribute("data-version")}:${await r.getAttribute("data-state")}`);
+      return out;
+    };
+    assertEq(await states(), ["v2:active", "v1:grace"], "versions after rotate");
+    await shot(b, "key-detail-rotated");
+
+    // Revoke: the button stays disabled until the name is typed exactly.
+    await click(b, "action-revoke");
+    await byTest(b, "revoke-dialog").waitForExist({ timeout: 10_000 });
+    await typeInto(b, "revoke-reason", "e2e test");
+    await typeInto(b, "revoke-confirm-name", "e2e-flo");
+    assert(!(await byTest(b, "revoke-submit").isEnabled()), "revoke is disabled with a wrong name");
+    await b.keys("w");
+    await shot(b, "revoke-dialog");
+    await click(b, "revoke-submit");
+    await b.waitUntil(async () => (await states()).every((s) => s.endsWith(":revoked")), {
+      timeout: 10_000,
+      timeoutMsg: "every version revoked",
+    });
+    await shot(b, "key-detail-revoked");
+  });
+});
+
+test("inspect and verify a token the CLI signed; the weak-secret check finds an HS256 secret; sign a token in the app", async () => {
+  await withApp({ KEYWARD_VAULT: FLOW }, async (b) => {
+    await ready(b);
+    await b.keys([Key.Ctrl, "3"]);
+    await paste(b, "token-input", TOKEN);
+    await waitText(b, "token-claims", /"sub": "alice"/, "claims decoded");
+    await waitText(b, "kid-match", /signed by flow-signer v1/, "kid resolved against the vault");
+    await waitText(b, "token-status", /valid now/, "timeline status");
+    // The kid picked the vault key; require aud.
+    await b.waitUntil(async () => (await byTest(b, "verify-key").getValue()) !== "", { timeout: 10_000 });
+    await typeInto(b, "verify-aud", "api");
+    await typeInto(b, "verify-require", "exp sub");
+    await click(b, "verify-submit");
+    await waitText(b, "verdict", /^Valid$/, "verdict");
+    const checks = await b.execute(() =>
+      [...document.querySelectorAll("[data-check]")].map((e) => `${e.dataset.check}:${e.dataset.status}`),
+    );
+    assertEq(
+      checks,
+      ["format:pass", "algorithm:pass", "signature:pass", "exp:pass", "nbf:skipped", "iat:pass", "iss:skipped", "aud:pass", "required:pass", "revocation:pass"],
+      "the checklist",
+    );
+    await shot(b, "inspector-verified");
+
+    await paste(b, "token-input", WEAK_TOKEN);
+    await byTest(b, "weak-check").waitForExist({ timeout: 10_000 });
+    await click(b, "weak-start");
+    await waitText(b, "weak-result", /guessable/, "weak secret found");
+    await shot(b, "inspector-weak-secret");
+
+    await b.keys([Key.Ctrl, "4"]);
+    await b.waitUntil(async () => (await byTest(b, "sign-key").getValue()) !== "", { timeout: 10_000 });
+    await typeInto(b, "sign-sub", "carol");
+    await paste(b, "sign-claims", '{"role": "admin"}');
+    await click(b, "sign-submit");
+    const signed = await waitText(b, "signed-token", /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/, "signed token");
+    await click(b, "signed-copy");
+    await b.waitUntil(async () => clipboard().trim() === signed, { timeout: 10_000, timeoutMsg: "token copied" });
+    await shot(b, "signer");
+  });
+});
+
+test("import a PEM by paste; export the public key through the save dialog", async () => {
+  await withApp({ KEYWARD_VAULT: FLOW, ...DIALOGS }, async (b) => {
+    await ready(b);
+    await goTo(b, "#/new/import");
+    await typeInto(b, "new-name", "e2e-imported");
+    await paste(b, "import-text", PEM);
+    await shot(b, "import");
+    await click(b, "new-submit");
+    await waitText(b, "detail-name", /^e2e-imported$/, "imported key page");
+    await waitText(b, "detail-thumbprint", /^[\w-]{43}$/, "RFC 7638 thumbprint");
+    await click(b, "action-export");
+    await byTest(b, "export-dialog").waitForExist({ timeout: 10_000 });
+    await shot(b, "export-dialog");
+    await click(b, "export-submit");
+    const file = join(SAVED, "e2e-imported.pub.pem");
+    await b.waitUntil(async () => existsSync(file), { timeout: 10_000, timeoutMsg: `${file} was not written` });
+    assert(readFileSync(file, "utf8").includes("BEGIN PUBLIC KEY"), "a public PEM was exported");
+  });
+});
+
+test("the audit log shows the events with the chain badge, filters by action, and scrolls by keyboard", async () => {
+  await withApp({ KEYWARD_VAULT: FLOW }, async (b) => {
+    await ready(b);
+    await b.keys([Key.Ctrl, "5"]);
+    await waitText(b, "chain-badge", /Chain verified up to #\d+/, "chain badge");
+    await b.waitUntil(async () => (await b.$$('[data-testid="audit-row"]')).length > 5, { timeout: 10_000 });
+    const actions = await b.execute(() => [...document.querySelectorAll('[data-testid="audit-row"]')].map((r) => r.dataset.action));
+    for (const a of ["key.create", "key.reveal", "key.rotate", "key.revoke", "token.sign", "key.import", "key.export", "settings.change"]) {
+      assert(actions.includes(a), `audit shows ${a} (saw ${[...new Set(actions)].join(", ")})`);
+    }
+    await shot(b, "audit");
+    await byTest(b, "filter-action").selectByAttribute("value", "key.revoke");
+    await b.waitUntil(
+      async () => {
+        const list = await b.execute(() => [...document.querySelectorAll('[data-testid="audit-row"]')].map((r) => r.dataset.action));
+        return list.length > 0 && list.every((a) => a === "key.revoke");
+      },
+      { timeout: 10_000, timeoutMsg: "only key.revoke rows after filtering" },
+    );
+    await shot(b, "audit-filtered");
+  });
+});
+
+test("scan a folder: the leaked key is named, and rotated from the finding", async () => {
+  await withApp({ KEYWARD_VAULT: FLOW, ...DIALOGS }, async (b) => {
+    await ready(b);
+    await b.keys([Key.Ctrl, "7"]);
+    await click(b, "scan-browse");
+    await waitText(b, "scan-summary", /1 findings? in 1 files?/, "scan summary");
+    const finding = await b.$('[data-testid="scan-finding"]');
+    assert(/flow-leaked/.test(await finding.getText()), "the finding names the vault key");
+    const env = readFileSync(join(SCAN, ".env"), "utf8").trim().split("=")[1];
+    const html = await b.execute(() => document.documentElement.outerHTML);
+    assert(!html.includes(env), "the scan view never shows the whole key");
+    await shot(b, "scan");
+    await click(b, "scan-rotate");
+    await byTest(b, "new-secret-dialog").waitForExist({ timeout: 15_000 });
+    await click(b, "new-secret-done");
+  });
+});
+
+test("due rotations are applied at start, with a banner; the Due view, palette and shortcuts", async () => {
+  await withApp({ KEYWARD_VAULT: DUE }, async (b) => {
+    await ready(b);
+    await waitText(b, "due-banner", /Applied at start: rotated due-signer to v2/, "start-up banner");
+    await waitForRows(b, 1, "due vault");
+    await shot(b, "due-banner");
+    await b.keys([Key.Ctrl, "6"]);
+    await byTest(b, "due").waitForExist({ timeout: 10_000 });
+    await shot(b, "due");
+    await b.keys([Key.Ctrl, "k"]);
+    await byTest(b, "palette").waitForExist({ timeout: 5000 });
+    await b.keys("audit".split(""));
+    await shot(b, "palette");
+    await b.keys("Enter");
+    await byTest(b, "audit").waitForExist({ timeout: 10_000 });
+    await waitText(b, "chain-badge", /verified/, "due vault chain");
+    const rotatedBySystem = await b.execute(() =>
+      [...document.querySelectorAll('[data-testid="audit-row"]')].some((r) => r.dataset.action === "key.rotate" && r.textContent.includes("system")),
+    );
+    assert(rotatedBySystem, "the start-up rotation is audited as system");
+    await b.keys("?");
+    await byTest(b, "shortcuts").waitForExist({ timeout: 5000 });
+    await shot(b, "shortcuts");
+  });
+});
+
 // ---------------------------------------------------------------------------
 
 let passed = 0;
 let failed = 0;
-for (const t of tests) {
+// KEYWARD_E2E_ONLY=text runs only the tests whose name contains it.
+const only = process.env.KEYWARD_E2E_ONLY;
+for (const t of tests.filter((t) => !only || t.name.includes(only))) {
   const started = Date.now();
   try {
     await t.fn();

@@ -10,6 +10,9 @@
 #
 # Prints `N passed, M failed` last; exits non-zero on any failure.
 # Screenshots: tests/e2e/screenshots/*.png
+#
+# `run.sh --perf` prints the performance figures instead (perf.mjs; needs
+# `cargo build --example seed_bulk`, seeds 1,000 keys and 1,000,000 events).
 set -euo pipefail
 
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +30,7 @@ for bin in "$APP" "$CLI"; do
   [[ -x "$bin" ]] || { echo "run.sh: $bin is missing: build first (npm --prefix ui ci && npm --prefix ui run build && cargo build --workspace)" >&2; exit 2; }
 done
 command -v WebKitWebDriver >/dev/null || { echo "run.sh: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
+command -v xclip >/dev/null || { echo "run.sh: xclip is missing (apt-get install xclip): the clipboard tests read the clipboard with it" >&2; exit 2; }
 if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
   echo "run.sh: no D-Bus session: run inside dbus-run-session with an unlocked gnome-keyring (see SETUP.md)" >&2
   exit 2
@@ -47,12 +51,42 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keyward-e2e.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
-mkdir -p "$WORK/empty"
+mkdir -p "$WORK/empty" "$WORK/scan" "$WORK/saved"
+
+# `run.sh --perf`: the performance figures instead of the tests (perf.mjs).
+if [[ "${1:-}" == "--perf" ]]; then
+  SEED=${KEYWARD_SEED_BIN:-$TARGET/debug/examples/seed_bulk}
+  [[ -x "$SEED" ]] || { echo "run.sh: $SEED is missing: cargo build --example seed_bulk" >&2; exit 2; }
+  mkdir -p "$E2E/screenshots" "$WORK/perf-empty"
+  export NO_AT_BRIDGE=1
+  KEYWARD_E2E_APP=$APP KEYWARD_E2E_SEED=$SEED KEYWARD_E2E_WORK=$WORK KEYWARD_E2E_SHOTS=$E2E/screenshots \
+    node "$E2E/perf.mjs"
+  exit
+fi
 
 # Seed through the real CLI. `key new --kind api` prints the new secret:
 # keep it out of the logs.
 "$CLI" --vault "$WORK/vault" key new --kind api --name e2e-api >/dev/null
 "$CLI" --vault "$WORK/vault" key new --kind signing --alg ES256 --name e2e-signer >/dev/null
+
+# The vault of the flows: a signer and a token it signed, an HS256 key with
+# a guessable secret and its token, an API key "leaked" into a file for the
+# scan view, and a PEM from another vault to import by paste.
+F=(--vault "$WORK/flow")
+"$CLI" "${F[@]}" key new --kind signing --alg ES256 --name flow-signer >/dev/null
+printf 'secret' | "$CLI" "${F[@]}" key import --kind signing --alg HS256 --name flow-weak >/dev/null 2>&1
+"$CLI" "${F[@]}" --json key new --kind api --name flow-leaked \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write("API_KEY="+JSON.parse(s).secret+"\n"))' \
+  > "$WORK/scan/.env"
+TOKEN=$("$CLI" "${F[@]}" jwt sign --key flow-signer --sub alice --aud api --ttl 1h)
+WEAK_TOKEN=$("$CLI" "${F[@]}" jwt sign --key flow-weak --sub bob --ttl 10m)
+"$CLI" --vault "$WORK/other" key new --kind signing --alg ES256 --name donor >/dev/null
+"$CLI" --vault "$WORK/other" key export donor --format pem > "$WORK/import.pem"
+
+# A vault whose key is overdue for rotation: the app rotates it at start.
+"$CLI" --vault "$WORK/due" key new --kind signing --alg ES256 --name due-signer >/dev/null
+"$CLI" --vault "$WORK/due" key policy due-signer --auto-rotate 1s >/dev/null
+sleep 1
 
 mkdir -p "$E2E/screenshots" && rm -f "$E2E"/screenshots/*.png
 # No accessibility bus: it only adds D-Bus noise to the log here.
@@ -61,4 +95,11 @@ KEYWARD_E2E_APP=$APP \
 KEYWARD_E2E_VAULT=$WORK/vault \
 KEYWARD_E2E_EMPTY=$WORK/empty \
 KEYWARD_E2E_SHOTS=$E2E/screenshots \
-  node "$E2E/run.mjs"
+KEYWARD_E2E_FLOW=$WORK/flow \
+KEYWARD_E2E_DUE=$WORK/due \
+KEYWARD_E2E_TOKEN=$TOKEN \
+KEYWARD_E2E_WEAK_TOKEN=$WEAK_TOKEN \
+KEYWARD_E2E_PEM=$WORK/import.pem \
+KEYWARD_E2E_SCAN=$WORK/scan \
+KEYWARD_E2E_SAVED=$WORK/saved \
+  node "$E2E/run.mjs" "$@"

@@ -2,11 +2,12 @@
 // Rust shell registers, with the shapes it returns, so these tests exercise
 // ipc.ts and every component on the Keys screen.
 
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
+import { DEFAULT_SETTINGS } from "./lib/app.svelte";
 import type { KeySummary, VaultStatus } from "./lib/types";
 
 const DAY = 24 * 3600 * 1000;
@@ -20,6 +21,9 @@ const EXTRA = {
   last_used_at: null,
   destroy_at: null,
   public_only: false,
+  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
+  next_rotation_at: null,
+  custody: null,
 } satisfies Partial<KeySummary>;
 
 const KEYS: KeySummary[] = [
@@ -88,6 +92,8 @@ function backend(overrides: Partial<Record<string, Handler>> = {}) {
     if (h) return h(cmd, args);
     if (cmd === "list_keys") return structuredClone(KEYS);
     if (cmd === "vault_status") return STATUS;
+    if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
+    if (cmd === "startup_due") return { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
     throw new Error(`unexpected command ${cmd}`);
   });
   return calls;
@@ -101,6 +107,10 @@ function selectedName(): string | null {
   const row = screen.queryAllByTestId("key-row").find((r) => r.getAttribute("aria-selected") === "true");
   return row ? (within(row).getByTestId("key-name").textContent ?? null) : null;
 }
+
+beforeEach(() => {
+  location.hash = "";
+});
 
 afterEach(() => {
   cleanup();
@@ -121,7 +131,7 @@ describe("Keys screen", () => {
     expect(cells.getByText("ES256")).toBeInTheDocument();
     expect(within(cells.getByTestId("key-state")).getByText("Active")).toBeInTheDocument();
     expect(cells.getByText("v2")).toBeInTheDocument();
-    expect(cells.getByText("Never")).toBeInTheDocument();
+    expect(cells.getAllByText("Never")).toHaveLength(2); // expires, last used
 
     const web = screen.getAllByTestId("key-row").find((r) => r.dataset.keyId === "k_web")!;
     expect(within(web).getByText("in 3 days")).toHaveClass("urgency-soon");

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { expiryUrgency, filterKeys, relativeTime, sortKeys, stateLabel, stateTone } from "./keys";
 import { cliCommand, shellQuote } from "./cli";
 import { shortenPath } from "./paths";
-import type { KeySummary } from "./types";
+import type { KeyState, KeySummary } from "./types";
 
 const key = (over: Partial<KeySummary>): KeySummary => ({
   id: "k_1",
@@ -21,6 +21,9 @@ const key = (over: Partial<KeySummary>): KeySummary => ({
   last_used_at: null,
   destroy_at: null,
   public_only: false,
+  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
+  next_rotation_at: null,
+  custody: null,
   ...over,
 });
 
@@ -73,7 +76,7 @@ test("expiryUrgency", () => {
 test("state tones and labels", () => {
   expect(stateTone("active")).toBe("ok");
   expect(stateTone("revoked")).toBe("danger");
-  expect(stateTone("something-new")).toBe("muted");
+  expect(stateTone("something-new" as KeyState)).toBe("muted");
   expect(stateLabel("destroy-scheduled")).toBe("Destroy scheduled");
   expect(stateLabel("active")).toBe("Active");
 });

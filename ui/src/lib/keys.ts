@@ -55,8 +55,71 @@ export function filterKeys(keys: readonly KeySummary[], query: string): KeySumma
 
 /** Keys ordered by name (natural order, case-insensitive), then id. */
 export function sortKeys(keys: readonly KeySummary[]): KeySummary[] {
-  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
-  return [...keys].sort((a, b) => collator.compare(a.name, b.name) || a.id.localeCompare(b.id));
+  return sortKeysBy(keys, "name", "asc");
+}
+
+/** Sortable columns of the key table. */
+export type SortColumn = "name" | "kind" | "alg" | "state" | "version" | "expires" | "last_used";
+export type SortDir = "asc" | "desc";
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+/**
+ * Keys ordered by `column`; ties by name then id. Keys without a date
+ * (never expire, never used) sort after the dated ones either way.
+ */
+export function sortKeysBy(keys: readonly KeySummary[], column: SortColumn, dir: SortDir): KeySummary[] {
+  const sign = dir === "asc" ? 1 : -1;
+  const date = (s: string | null) => (s ? Date.parse(s) : null);
+  const cmp = (a: KeySummary, b: KeySummary): number => {
+    switch (column) {
+      case "name":
+        return 0;
+      case "kind":
+        return a.kind.localeCompare(b.kind) * sign;
+      case "alg":
+        return collator.compare(a.alg ?? "", b.alg ?? "") * sign;
+      case "state":
+        return a.state.localeCompare(b.state) * sign;
+      case "version":
+        return (a.version - b.version) * sign;
+      case "expires":
+      case "last_used": {
+        const x = date(column === "expires" ? a.expires_at : a.last_used_at);
+        const y = date(column === "expires" ? b.expires_at : b.last_used_at);
+        if (x === null && y === null) return 0;
+        if (x === null) return 1;
+        if (y === null) return -1;
+        return (x - y) * sign;
+      }
+    }
+  };
+  return [...keys].sort(
+    (a, b) =>
+      cmp(a, b) ||
+      collator.compare(a.name, b.name) * (column === "name" ? sign : 1) ||
+      a.id.localeCompare(b.id),
+  );
+}
+
+/** Badges a key deserves beside its state: expiring soon, grace ending soon, destruction scheduled. */
+export function keyBadges(
+  k: KeySummary,
+  now: Date,
+  soonDays: number,
+  graceDays: number,
+): { id: "expiring" | "expired" | "grace-ending" | "destroying" | "rotation-due"; label: string; tone: Tone }[] {
+  const out: ReturnType<typeof keyBadges> = [];
+  const exp = expiryUrgency(k.expires_at, now, soonDays);
+  if (exp === "soon" && k.expires_at) out.push({ id: "expiring", label: `Expires ${relativeTime(k.expires_at, now)}`, tone: "warn" });
+  if (k.grace_until && expiryUrgency(k.grace_until, now, graceDays) === "soon") {
+    out.push({ id: "grace-ending", label: `Grace ends ${relativeTime(k.grace_until, now)}`, tone: "warn" });
+  }
+  if (k.next_rotation_at && Date.parse(k.next_rotation_at) <= now.getTime()) {
+    out.push({ id: "rotation-due", label: "Rotation due", tone: "danger" });
+  }
+  if (k.destroy_at) out.push({ id: "destroying", label: `Destroyed ${relativeTime(k.destroy_at, now)}`, tone: "danger" });
+  return out;
 }
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [

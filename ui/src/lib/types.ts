@@ -1,78 +1,47 @@
-// Shapes that cross the IPC boundary, mirroring the Rust types the shell
-// returns (`keyward_core::vault::KeySummary`, the shell's `VaultStatus`).
-// Never a secret: this phase of the app only reads metadata.
+// Shapes that cross the IPC boundary. They are generated from the Rust types
+// (ts-rs, see src-tauri/src/bindings.rs) into ./bindings: never written by hand.
 
-/** What a key is for. */
-export type KeyKind = "api" | "signing";
-
-/**
- * Lifecycle state of a key (CLI.md, "States" and "Lifecycle policy").
- * Kept open-ended so a state added by the core still renders.
- */
-export type KeyState =
-  | "active"
-  | "pending"
-  | "grace"
-  | "disabled"
-  | "expired"
-  | "revoked"
-  | "destroy-scheduled"
-  | "destroyed"
-  | (string & {});
-
-/** One row of the key list. */
-export interface KeySummary {
-  id: string;
-  name: string;
-  kind: KeyKind;
-  /** Signing algorithm (`ES256`, `HS256`...); null for API keys. */
-  alg: string | null;
-  state: KeyState;
-  version: number;
-  /** RFC 3339. */
-  created_at: string;
-  /** RFC 3339, or null when the key never expires. */
-  expires_at: string | null;
-  scopes: string[];
-  /** API keys: the key's prefix (`kw`), a display hint. */
-  prefix: string | null;
-  /** API keys: the secret's last 4 characters, a display hint. */
-  last4: string | null;
-  note: string | null;
-  /** RFC 3339: when the newest rotated-out version stops verifying. */
-  grace_until: string | null;
-  /** RFC 3339. */
-  last_used_at: string | null;
-  /** RFC 3339: scheduled destruction. */
-  destroy_at: string | null;
-  /** A signing key imported without its private half. */
-  public_only: boolean;
-}
-
-/** `vault info` as the shell reports it: where the vault is, and whether the keychain answers. */
-export interface VaultStatus {
-  /** True when the directory came from `KEYWARD_VAULT` rather than the platform default. */
-  from_env: boolean;
-  vault_id: string;
-  /** The vault's data directory. */
-  data_dir: string;
-  /** Path of the SQLite database. */
-  database: string;
-  schema_version: number;
-  /** `secret-service`, `macos-keychain`, `windows-credential-manager`. */
-  keychain_backend: string;
-  keychain_namespace: string;
-  keychain_reachable: boolean;
-  /** Why the keychain did not answer, when it did not. */
-  keychain_error: string | null;
-  /** Keys that are not destroyed. */
-  keys: number;
-  /** Audit events. */
-  events: number;
-}
-
-/** The error shape every command rejects with. */
-export interface IpcErrorPayload {
-  code: string;
-  message: string;
-}
+export type { AuditBounds } from "./bindings/AuditBounds";
+export type { AuditEvent } from "./bindings/AuditEvent";
+export type { AuditExportFormat } from "./bindings/AuditExportFormat";
+export type { AuditQuery } from "./bindings/AuditQuery";
+export type { ChainReport } from "./bindings/ChainReport";
+export type { Check } from "./bindings/Check";
+export type { CheckResult } from "./bindings/CheckResult";
+export type { Copied } from "./bindings/Copied";
+export type { CrackTick } from "./bindings/CrackTick";
+export type { CreatedKey } from "./bindings/CreatedKey";
+export type { DesktopSettings } from "./bindings/DesktopSettings";
+export type { DueItem } from "./bindings/DueItem";
+export type { DueReport } from "./bindings/DueReport";
+export type { Finding } from "./bindings/Finding";
+export type { ImportForm } from "./bindings/ImportForm";
+export type { Inspection } from "./bindings/Inspection";
+export type { IpcError as IpcErrorPayload } from "./bindings/IpcError";
+export type { KeyDetail } from "./bindings/KeyDetail";
+export type { KeyExportFormat } from "./bindings/KeyExportFormat";
+export type { KeyKind } from "./bindings/KeyKind";
+export type { KeyState } from "./bindings/KeyState";
+export type { KeySummary } from "./bindings/KeySummary";
+export type { KidMatch } from "./bindings/KidMatch";
+export type { Lint } from "./bindings/Lint";
+export type { NewKeyForm } from "./bindings/NewKeyForm";
+export type { Policy } from "./bindings/Policy";
+export type { PolicyForm } from "./bindings/PolicyForm";
+export type { Revealed } from "./bindings/Revealed";
+export type { RotatedKey } from "./bindings/RotatedKey";
+export type { Saved } from "./bindings/Saved";
+export type { ScanReport } from "./bindings/ScanReport";
+export type { SignForm } from "./bindings/SignForm";
+export type { SignedTokenView } from "./bindings/SignedTokenView";
+export type { Theme } from "./bindings/Theme";
+export type { Timeline } from "./bindings/Timeline";
+export type { TokenReport } from "./bindings/TokenReport";
+export type { VaultLocation } from "./bindings/VaultLocation";
+export type { VaultStatus } from "./bindings/VaultStatus";
+export type { VerifyForm } from "./bindings/VerifyForm";
+export type { VerifyKey } from "./bindings/VerifyKey";
+export type { VerifyReport } from "./bindings/VerifyReport";
+export type { VersionInfo } from "./bindings/VersionInfo";
+export type { WeakCheck } from "./bindings/WeakCheck";
+export type { Alg } from "./bindings/Alg";

@@ -40,7 +40,7 @@ pub struct ExportedEvent {
 }
 
 /// What an export wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ExportSummary {
     pub events: i64,
     pub first_seq: Option<i64>,

@@ -39,7 +39,7 @@ pub struct NewEvent<'a> {
 }
 
 /// A stored event, as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: String,
@@ -226,7 +226,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The result of walking the chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ChainReport {
     pub intact: bool,
     pub events: i64,
@@ -239,7 +239,7 @@ pub struct ChainReport {
 }
 
 /// Where and why the chain breaks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct BrokenLink {
     pub seq: i64,
     pub problem: String,

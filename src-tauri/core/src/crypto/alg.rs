@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 /// A JWS signature algorithm Keyward signs and verifies with.
 #[allow(clippy::upper_case_acronyms)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 pub enum Alg {
     HS256,
     HS384,

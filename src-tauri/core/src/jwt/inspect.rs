@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// How bad a lint finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -17,7 +17,7 @@ pub enum Severity {
 }
 
 /// One finding about a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Lint {
     /// Stable id, e.g. `alg_none`, `missing_exp`.
     pub id: &'static str,
@@ -26,7 +26,7 @@ pub struct Lint {
 }
 
 /// A registered claim (RFC 7519 §4.1) and what it means here.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Registered {
     pub claim: &'static str,
     pub value: Value,
@@ -34,7 +34,7 @@ pub struct Registered {
 }
 
 /// The token's instants, in Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Timeline {
     pub iat: Option<i64>,
     pub nbf: Option<i64>,
@@ -43,7 +43,7 @@ pub struct Timeline {
 }
 
 /// The report of `jwt inspect`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Inspection {
     pub header: Map<String, Value>,
     /// The claims, or `null` when the payload is not a JSON object.

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The checks, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Check {
     Format,
@@ -68,7 +68,7 @@ impl fmt::Display for Check {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
@@ -90,7 +90,7 @@ impl Status {
 }
 
 /// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct CheckResult {
     pub check: Check,
     pub status: Status,
@@ -269,7 +269,7 @@ impl<'a> VerifyOptions<'a> {
 }
 
 /// The key whose signature matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct VerifiedBy {
     pub label: String,
     pub kid: Option<String>,
@@ -278,7 +278,7 @@ pub struct VerifiedBy {
 }
 
 /// The verification report (`jwt verify --json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Verification {
     pub valid: bool,
     /// `"<first failed check>: <why>"`, or `null` when valid.

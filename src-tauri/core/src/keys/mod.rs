@@ -9,7 +9,7 @@ pub use state::{KeyState, Transition};
 use serde::{Deserialize, Serialize};
 
 /// What a key is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyKind {
     /// An API key checked by `apikey verify`.

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 /// What kind of credential a finding is; the `id` is the stable rule id of
 /// the JSON and SARIF outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A Keyward-issued API key (checksum valid).
@@ -124,7 +124,7 @@ impl Kind {
 }
 
 /// Facts about a JWT found in a file (its lint findings included).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct JwtFacts {
     pub alg: String,
     pub kid: Option<String>,

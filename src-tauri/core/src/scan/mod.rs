@@ -72,7 +72,7 @@ impl KeyLookup for Vault {
 }
 
 /// How bad a finding is (SARIF's levels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// A credential that may work.
@@ -92,7 +92,7 @@ impl Level {
 }
 
 /// Whether the vault could name a Keyward key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Lookup {
     /// The vault knows it: id, name and state are filled in.
@@ -106,7 +106,7 @@ pub enum Lookup {
 }
 
 /// What the vault says about a Keyward key found in a file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeywardKey {
     pub lookup: Lookup,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,7 +122,7 @@ pub struct KeywardKey {
 }
 
 /// One credential in one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Finding {
     /// The path as walked, `/`-separated, without a leading `./`.
     pub file: String,
@@ -151,7 +151,7 @@ pub struct Finding {
 }
 
 /// Files left out, by reason.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
 pub struct Skipped {
     pub binary: u64,
     pub too_large: u64,
@@ -159,7 +159,7 @@ pub struct Skipped {
 }
 
 /// The result of a scan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ScanReport {
     pub findings: Vec<Finding>,
     pub files_scanned: u64,

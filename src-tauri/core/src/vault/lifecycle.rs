@@ -78,7 +78,7 @@ pub struct IssuedApiKey {
 }
 
 /// A newly created or imported signing key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CreatedSigningKey {
     pub id: String,
     pub name: String,
@@ -90,7 +90,7 @@ pub struct CreatedSigningKey {
 }
 
 /// The result of `key rotate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct Rotated {
     pub id: String,
     pub name: String,

@@ -9,6 +9,7 @@
 
 pub mod audit_log;
 pub mod check;
+pub mod desktop;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;
@@ -121,7 +122,7 @@ pub struct Vault {
 }
 
 /// `vault info`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VaultInfo {
     pub vault_id: String,
     pub data_dir: String,

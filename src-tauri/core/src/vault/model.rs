@@ -181,7 +181,7 @@ pub struct KeyFilter {
 }
 
 /// One line of `key list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeySummary {
     pub id: String,
     pub name: String,
@@ -208,7 +208,7 @@ pub struct KeySummary {
 }
 
 /// A key's lifecycle policy (durations as `30d`, `1h30m`).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
 pub struct Policy {
     pub auto_rotate: Option<String>,
     pub grace: Option<String>,
@@ -246,7 +246,7 @@ impl KeyRow {
 }
 
 /// One version in `key show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VersionInfo {
     pub version: u32,
     pub state: KeyState,
@@ -267,7 +267,7 @@ pub struct VersionInfo {
 }
 
 /// `key show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeyDetail {
     #[serde(flatten)]
     pub summary: KeySummary,

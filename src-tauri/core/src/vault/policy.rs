@@ -26,7 +26,7 @@ pub struct PolicyChange {
 }
 
 /// One item of `key due`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DueItem {
     /// `rotation`, `expiry`, `grace_end`, `destruction`.
     pub kind: String,
@@ -43,7 +43,7 @@ pub struct DueItem {
 }
 
 /// `key due`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DueReport {
     pub now: String,
     pub within: String,

@@ -35,7 +35,7 @@ pub struct RevokedToken {
 }
 
 /// Which vault key and version a token's `kid` names.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KidMatch {
     pub kid: String,
     pub key_id: Option<String>,
