@@ -50,7 +50,7 @@ fn lowercase_list() -> &'static HashSet<Vec<u8>> {
 }
 
 /// Why a secret is weak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WeakSecretKind {
     /// Exactly an entry of the built-in list.
@@ -85,7 +85,7 @@ impl WeakSecretKind {
 }
 
 /// One reason a secret is weak, with a message for people (never the secret).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct WeakSecret {
     /// What is wrong.
     #[serde(rename = "code")]
