@@ -583,3 +583,42 @@ fn the_cli_disables_core_dumps() {
         "core dumps are not disabled: {core}"
     );
 }
+
+/// Types that hold secrets print none of it with `{:?}` (which is what ends
+/// up in logs, panics and error chains).
+#[test]
+fn secret_types_never_print_their_bytes() {
+    let mut s = Scanner {
+        secrets: Vec::new(),
+        haystacks: Vec::new(),
+    };
+    for alg in [Alg::HS256, Alg::RS256, Alg::ES256, Alg::ES384, Alg::EdDSA] {
+        let key = PrivateKey::generate(alg, None).unwrap();
+        let jwk: Value = serde_json::from_slice(key.to_jwk(None, Some(alg)).expose()).unwrap();
+        for (m, bytes) in private_members(&jwk) {
+            s.secret(&format!("{alg} member {m}"), &bytes);
+        }
+        let storage = key.to_storage();
+        s.hay(
+            format!("{alg}: Debug of PrivateKey"),
+            format!("{key:?}").as_bytes(),
+        );
+        s.hay(
+            format!("{alg}: Debug of its storage bytes"),
+            format!("{storage:?}").as_bytes(),
+        );
+        let parsed = keyward_core::crypto::ParsedKey::Private(key);
+        s.hay(
+            format!("{alg}: Debug of ParsedKey"),
+            format!("{parsed:?}").as_bytes(),
+        );
+    }
+    let api = ApiKey::generate("dbg").unwrap();
+    s.secret("API key", api.secret().expose());
+    s.hay(
+        "Debug of an API key's SecretBytes",
+        format!("{:?}", api.secret()).as_bytes(),
+    );
+    let hits = s.hits();
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
