@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine and runs every check and test:
 # formatting, lints, UI checks and unit tests, the Rust tests against a real
-# Secret Service (a private D-Bus session with an unlocked gnome-keyring), and
-# the desktop end-to-end tests under Xvfb through WebDriver.
+# Secret Service (a private D-Bus session with an unlocked gnome-keyring) —
+# including the reliability suite (crash, faults, concurrency, bad input,
+# leaks, fuzzing) —, the desktop end-to-end tests under Xvfb through
+# WebDriver, the team-vault tests against a real OpenBao server on
+# 127.0.0.1, and the supply-chain checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
 
 step "setup"
 scripts/setup.sh
@@ -27,4 +31,12 @@ step "build"
 cargo build --workspace --bins --quiet
 
 step "Rust tests and desktop end-to-end tests (real Secret Service)"
-scripts/with-keyring.sh bash -c 'cargo test --workspace --quiet && tests/e2e/run.sh'
+scripts/with-keyring.sh bash -c 'cargo test --workspace && tests/e2e/run.sh'
+
+step "team vault tests (real OpenBao on 127.0.0.1)"
+tests/team/run.sh
+
+step "supply chain (cargo-deny, cargo-machete)"
+scripts/supply-chain.sh
+
+step "all checks passed in $(( $(date +%s) - started ))s"
