@@ -7,6 +7,7 @@
 #[path = "../cli/common.rs"]
 mod cli_common;
 
+#[allow(unused_imports)]
 pub use cli_common::{snapshot, TestVault};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};

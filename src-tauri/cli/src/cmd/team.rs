@@ -20,7 +20,8 @@ pub enum Backend {
 pub struct InitArgs {
     #[arg(long, value_enum, default_value = "keychain")]
     backend: Backend,
-    /// OpenBao's address, e.g. https://bao.example.com:8200.
+    /// OpenBao's address, e.g. https://bao.example.com:8200; the nodes of
+    /// a cluster comma-separated (tried in turn when one is down).
     #[arg(long, value_name = "URL", required_if_eq("backend", "openbao"))]
     addr: Option<String>,
     /// The KV v2 mount.

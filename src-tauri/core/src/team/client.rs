@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -45,7 +46,11 @@ pub enum Reply {
 
 /// A client bound to one OpenBao server (and namespace).
 pub struct BaoClient {
+    /// The address as configured (several nodes: comma-separated).
     addr: String,
+    /// The nodes to try, in order, starting from the last one that answered.
+    nodes: Vec<String>,
+    current: AtomicUsize,
     namespace: Option<String>,
     agent: ureq::Agent,
     token: Mutex<SecretBytes>,
@@ -64,13 +69,23 @@ impl BaoClient {
         token: SecretBytes,
         login: Login,
     ) -> Result<BaoClient> {
-        let addr = addr.trim_end_matches('/').to_string();
-        if !(addr.starts_with("http://") || addr.starts_with("https://")) {
-            return Err(Error::invalid(
-                "bad_addr",
-                format!("--addr {addr:?} is not an http:// or https:// URL"),
-            ));
+        let nodes: Vec<String> = addr
+            .split(',')
+            .map(|a| a.trim().trim_end_matches('/').to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if nodes.is_empty() {
+            return Err(Error::invalid("bad_addr", "--addr is empty"));
         }
+        for a in &nodes {
+            if !(a.starts_with("http://") || a.starts_with("https://")) {
+                return Err(Error::invalid(
+                    "bad_addr",
+                    format!("--addr {a:?} is not an http:// or https:// URL"),
+                ));
+            }
+        }
+        let addr = nodes.join(",");
         let timeout = std::env::var("KEYWARD_BAO_TIMEOUT_MS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -90,6 +105,8 @@ impl BaoClient {
             .build();
         Ok(BaoClient {
             addr,
+            nodes,
+            current: AtomicUsize::new(0),
             namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
             agent: ureq::Agent::new_with_config(config),
             token: Mutex::new(token),
@@ -104,7 +121,7 @@ impl BaoClient {
         self
     }
 
-    /// The server's address.
+    /// The server's address (several nodes: comma-separated).
     pub fn addr(&self) -> &str {
         &self.addr
     }
@@ -250,27 +267,50 @@ impl BaoClient {
         body: Option<&Value>,
         retry: bool,
     ) -> Result<(u16, Value)> {
-        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let n = self.nodes.len();
+        let start = self.current.load(Ordering::Relaxed) % n;
         let attempts = if retry { 2 } else { 1 };
-        let mut last = None;
-        for _ in 0..attempts {
-            match self.send_once(method, &url, body) {
-                Ok(r) => return Ok(r),
-                Err(e) => {
-                    let transient = matches!(
-                        e,
-                        ureq::Error::Timeout(_)
-                            | ureq::Error::Io(_)
-                            | ureq::Error::ConnectionFailed
-                    );
-                    last = Some(e);
-                    if !transient {
-                        break;
+        let mut last_err = None;
+        let mut last_reply = None;
+        'nodes: for k in 0..n {
+            let i = (start + k) % n;
+            let url = format!("{}/v1/{}", self.nodes[i], path.trim_start_matches('/'));
+            for _ in 0..attempts {
+                match self.send_once(method, &url, body) {
+                    // With several nodes, a 5xx (a standby that lost its
+                    // active node, a sealed node) sends us to the next one.
+                    Ok(r) if n > 1 && (r.0 >= 500 || matches!(r.0, 307 | 308)) => {
+                        last_reply = Some(r);
+                        continue 'nodes;
+                    }
+                    Ok(r) => {
+                        self.current.store(i, Ordering::Relaxed);
+                        return Ok(r);
+                    }
+                    Err(e) => {
+                        let unsent =
+                            matches!(e, ureq::Error::ConnectionFailed | ureq::Error::HostNotFound);
+                        let transient = matches!(e, ureq::Error::Timeout(_) | ureq::Error::Io(_));
+                        last_err = Some(e);
+                        if unsent {
+                            // Nothing was sent: another node may take it.
+                            continue 'nodes;
+                        }
+                        if !transient {
+                            continue 'nodes;
+                        }
+                        if !retry {
+                            // It may have been applied: report, do not resend.
+                            break 'nodes;
+                        }
                     }
                 }
             }
         }
-        let cause = match last {
+        if let Some(r) = last_reply {
+            return Ok(r);
+        }
+        let cause = match last_err {
             Some(ureq::Error::Timeout(t)) => format!("timed out ({t})"),
             Some(ureq::Error::ConnectionFailed) => "connection refused".to_string(),
             Some(ureq::Error::HostNotFound) => "host not found".to_string(),
@@ -290,6 +330,18 @@ impl BaoClient {
         method: &str,
         url: &str,
         body: Option<&Value>,
+    ) -> std::result::Result<(u16, Value), ureq::Error> {
+        self.send_to(method, url, body, 1)
+    }
+
+    /// One request; a standby's redirect to the active node (307/308) is
+    /// followed `redirects` times, never from https down to http.
+    fn send_to(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+        redirects: u32,
     ) -> std::result::Result<(u16, Value), ureq::Error> {
         let token = self.token();
         let token = token.expose_str().unwrap_or("");
@@ -319,6 +371,19 @@ impl BaoClient {
         };
         let mut resp = resp?;
         let status = resp.status().as_u16();
+        if matches!(status, 307 | 308) && redirects > 0 {
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_string);
+            if let Some(to) = location.filter(|to| {
+                to.starts_with("https://")
+                    || (to.starts_with("http://") && url.starts_with("http://"))
+            }) {
+                return self.send_to(method, &to, body, redirects - 1);
+            }
+        }
         let text = zeroize::Zeroizing::new(
             resp.body_mut()
                 .with_config()

@@ -616,6 +616,12 @@ impl Vault {
             self.commit(tx)
         });
         if let Err(e) = finish {
+            // A team vault whose key document may already be in OpenBao
+            // keeps the secret and the intent: `vault check --repair`
+            // settles it from the document (vault/team.rs).
+            if self.team_in_doubt() {
+                return Err(e);
+            }
             // Roll back: the secret must not outlive its failed row.
             if self.store.delete(&entry).is_ok() {
                 self.drop_intent(intent);

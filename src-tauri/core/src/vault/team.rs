@@ -33,7 +33,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -46,6 +46,9 @@ pub(crate) struct TeamState {
     pub link: Arc<TeamLink>,
     /// Keys touched by `record()` since the last commit.
     touched: RefCell<BTreeSet<String>>,
+    /// Set while a document write may have reached OpenBao but the local
+    /// commit has not happened: a failure then must not roll back secrets.
+    in_doubt: Cell<bool>,
 }
 
 impl TeamState {
@@ -53,6 +56,7 @@ impl TeamState {
         TeamState {
             link,
             touched: RefCell::new(BTreeSet::new()),
+            in_doubt: Cell::new(false),
         }
     }
 }
@@ -166,12 +170,21 @@ impl Vault {
         }
     }
 
+    /// Whether the last failed commit may have written a key document to
+    /// OpenBao (so the local failure is not the whole truth).
+    pub(crate) fn team_in_doubt(&self) -> bool {
+        self.team.as_ref().is_some_and(|t| t.in_doubt.get())
+    }
+
     /// Just before `tx` commits: writes the document of every key it
-    /// changed, with check-and-set. An error rolls `tx` back.
+    /// changed, with check-and-set. An error rolls `tx` back. From the
+    /// first write until the local commit the outcome is "in doubt": a
+    /// failure must not roll secrets back (`vault check --repair` settles it).
     pub(crate) fn team_before_commit(&self, tx: &Connection) -> Result<()> {
         let Some(team) = &self.team else {
             return Ok(());
         };
+        team.in_doubt.set(false);
         let touched = std::mem::take(&mut *team.touched.borrow_mut());
         let mut written = Vec::new();
         for key_id in touched {
@@ -194,15 +207,35 @@ impl Vault {
             let body = doc.to_json(&self.actor, &team.link.config.client_id, &at);
             let rel = format!("keys/{key_id}");
             crate::failpoint::hit("team.before_document");
+            team.in_doubt.set(true);
+            let doubt = |e: Error| {
+                match e {
+                Error::SecretStore(m) => Error::SecretStore(format!(
+                    "{m} (the change to {} may have reached OpenBao: `keyward vault check --repair` settles it)",
+                    doc.name()
+                )),
+                e => e,
+            }
+            };
             let version = match team
                 .link
-                .write_cas(&rel, &body, cas, "write a key's document")?
+                .write_cas(&rel, &body, cas, "write a key's document")
+                .map_err(doubt)?
             {
                 Some(v) => v,
                 // A retry of a write that had landed finds our own document.
-                None => match team.link.read(&rel, "read a key's document")? {
+                None => match team
+                    .link
+                    .read(&rel, "read a key's document")
+                    .map_err(doubt)?
+                {
                     Some((d, v)) if KeyDoc::from_json(&d).is_ok_and(|x| x.hash() == hash) => v,
-                    _ => return Err(stale_message(doc.name())),
+                    _ => {
+                        // A definite refusal: this document did not change
+                        // (only ones written before it in this commit did).
+                        team.in_doubt.set(!written.is_empty());
+                        return Err(stale_message(doc.name()));
+                    }
                 },
             };
             crate::failpoint::hit("team.after_document");
@@ -235,11 +268,23 @@ impl Vault {
             })
             .optional()?
             .and_then(|v| v.parse().ok());
-        if !full && seen == Some(head) {
+        // Keys with an unfinished operation are always re-read: a failure
+        // "in doubt" (see `team_before_commit`) may have written their
+        // document without announcing it, and the next command must see it.
+        let unsettled: BTreeSet<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT DISTINCT key_id FROM pending_ops")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        if !full && seen == Some(head) && unsettled.is_empty() {
             return Ok(PullReport::default());
         }
         let mut ids: Option<BTreeSet<String>> = None;
-        if let Some(s) = seen.filter(|s| !full && *s < head && head - *s <= FEED_CATCH_UP) {
+        if !full && seen == Some(head) {
+            ids = Some(BTreeSet::new());
+        } else if let Some(s) = seen.filter(|s| !full && *s < head && head - *s <= FEED_CATCH_UP) {
             let mut set = BTreeSet::new();
             let mut complete = true;
             for v in s + 1..=head {
@@ -255,10 +300,11 @@ impl Vault {
                 ids = Some(set);
             }
         }
-        let ids = match ids {
+        let mut ids = match ids {
             Some(i) => i,
             None => link.key_ids()?.into_iter().collect(),
         };
+        ids.extend(unsettled);
         let mut docs = Vec::new();
         for id in &ids {
             if let Some((data, version)) =
