@@ -22,7 +22,7 @@ mod sig;
 pub use alg::{Alg, KeyFamily};
 pub use jwk::{parse_jwk, parse_jwk_set, JwkKey};
 pub use keys::{PrivateKey, PublicKey, RSA_MIN_BITS};
-pub use pem::parse_key;
+pub use pem::{parse_key, parse_signing_key};
 pub use sig::{KeyMaterial, SignatureError};
 
 /// A key read from a file or from the user: private or public.

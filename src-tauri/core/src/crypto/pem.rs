@@ -42,18 +42,7 @@ pub fn parse_key(input: &[u8]) -> Result<ParsedKey> {
     if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
         let v = super::json::parse(trimmed)
             .map_err(|e| Error::invalid("bad_jwk", format!("the JWK is {e}")))?;
-        let jwk = parse_jwk(&v)?;
-        // A JWK whose own `alg`, `use` or `key_ops` rule out signatures is
-        // not a signing key, whatever its material.
-        if let (algs, Some(why)) = jwk.verify_algs() {
-            if algs.is_empty() {
-                return Err(Error::invalid(
-                    "unusable_jwk",
-                    format!("the JWK cannot be used for signatures: {why}"),
-                ));
-            }
-        }
-        return Ok(jwk.key);
+        return parse_jwk(&v).map(|k| k.key);
     }
     if let Some(start) = find(trimmed, b"-----BEGIN ") {
         return parse_pem_blocks(&trimmed[start..]);
@@ -65,6 +54,27 @@ pub fn parse_key(input: &[u8]) -> Result<ParsedKey> {
         "unknown_key_format",
         "not a key: expected PEM (-----BEGIN ...), a JWK (JSON object) or DER",
     ))
+}
+
+/// Reads a key to sign or verify with, as [`parse_key`] does, but refuses a
+/// JWK whose own `alg`, `use` or `key_ops` rule out signatures (`key import`).
+pub fn parse_signing_key(input: &[u8]) -> Result<ParsedKey> {
+    let trimmed = input.trim_ascii();
+    if trimmed.starts_with(b"{") {
+        if let Ok(v) = super::json::parse(trimmed) {
+            if let Ok(jwk) = parse_jwk(&v) {
+                if let (algs, Some(why)) = jwk.verify_algs() {
+                    if algs.is_empty() {
+                        return Err(Error::invalid(
+                            "unusable_jwk",
+                            format!("the JWK cannot be used for signatures: {why}"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    parse_key(input)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

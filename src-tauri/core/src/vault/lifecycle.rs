@@ -28,7 +28,7 @@
 use super::model::{current, resolve, versions, KeyRow, VersionRow};
 use super::{random_hex, Vault};
 use crate::audit::Outcome;
-use crate::crypto::{parse_key, Alg, KeyFamily, ParsedKey, PrivateKey, PublicKey};
+use crate::crypto::{parse_signing_key, Alg, KeyFamily, ParsedKey, PrivateKey, PublicKey};
 use crate::db::Transaction;
 use crate::duration::rfc3339;
 use crate::error::{Error, Result};
@@ -454,7 +454,7 @@ impl Vault {
         validate_name(name)?;
         validate_scopes(&scopes)?;
         positive(expires_in, "--expires-in")?;
-        let material = match parse_key(input) {
+        let material = match parse_signing_key(input) {
             Ok(ParsedKey::Private(p)) => Material::Private(p),
             Ok(ParsedKey::Public(p)) => Material::Public(p),
             Err(e) => match alg {
