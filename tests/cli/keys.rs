@@ -288,7 +288,10 @@ fn vault_info_reports_where_things_are() {
     v.json(&["key", "new", "--kind", "api", "--name", "x"], 0);
     let info = v.json(&["vault", "info"], 0);
     assert_eq!(info["data_dir"], v.dir().to_str().unwrap());
-    assert_eq!(info["schema_version"], 1);
+    assert!(
+        info["schema_version"].as_u64().is_some_and(|v| v >= 1),
+        "{info}"
+    );
     assert_eq!(info["keychain_reachable"], true);
     assert_eq!(info["keys"], 1);
     assert_eq!(info["events"], 1);

@@ -148,7 +148,8 @@ fn main() {
         "\npage of 100 (median of 20 pages; target <= 50 ms)           baseline bare SELECT {}",
         ms(base)
     );
-    let filters: Vec<(&str, Box<dyn Fn(i64) -> AuditFilter>)> = vec![
+    type MakeFilter<'a> = Box<dyn Fn(i64) -> AuditFilter + 'a>;
+    let filters: Vec<(&str, MakeFilter)> = vec![
         (
             "by key",
             Box::new(|p| AuditFilter {

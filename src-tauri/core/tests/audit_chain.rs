@@ -335,7 +335,18 @@ fn recomputed_plain_hashes_are_caught_by_the_keyed_checkpoint() {
     c.execute("UPDATE audit SET actor = 'nobody' WHERE seq = 2", [])
         .unwrap();
     let mut prev = from_hex(&genesis).unwrap();
-    let rows: Vec<(i64, String, String, String, String, Option<String>, Option<i64>, String, String)> = c
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = c
         .prepare("SELECT seq, at, actor, source, action, key_id, version, outcome, details FROM audit ORDER BY seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))

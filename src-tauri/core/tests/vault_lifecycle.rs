@@ -256,7 +256,7 @@ fn rsa_rotation_keeps_the_modulus_size() {
         KeyState::Expired
     );
     assert_eq!(
-        f.vault.jwks(&[created.id.clone()]).unwrap()["keys"]
+        f.vault.jwks(std::slice::from_ref(&created.id)).unwrap()["keys"]
             .as_array()
             .unwrap()
             .len(),

@@ -52,7 +52,7 @@ fn staged_rotation_publishes_then_promotes_after_the_minimum() {
     assert!(staged.grace_until.is_none());
     // Published (in the JWKS) while v1 still signs.
     assert_eq!(
-        v.jwks(&[id.clone()]).unwrap()["keys"]
+        v.jwks(std::slice::from_ref(&id)).unwrap()["keys"]
             .as_array()
             .unwrap()
             .len(),
