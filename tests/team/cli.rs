@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{addr, bao, init, team, token_file, TestVault};
+use common::{addr, bao, env, init, team, token_file, TestVault};
 use serde_json::Value;
 
 fn versions(doc: &Value) -> Vec<(u64, String, String)> {
@@ -58,6 +58,8 @@ fn a_second_client_joins_the_same_team_and_sees_and_changes_its_keys() {
     assert_eq!(rotated["version"], 2);
     let shown = a.json(&["key", "show", signer["id"].as_str().unwrap()], 0);
     assert_eq!(shown["version"], 2);
+    assert!(shown["last_change"]["by"].is_string(), "{shown}");
+    assert!(shown["last_change"]["version"].as_u64().unwrap() >= 2);
     assert_eq!(versions(&shown)[0].1, "active");
     // A token B signs verifies on A.
     let (token, _) = b.run(&["jwt", "sign", "--key", "signer", "--ttl", "5m"], 0);
@@ -634,4 +636,53 @@ fn keychain_init_is_the_personal_default_and_team_vaults_refuse_it() {
     a.json(&["key", "new", "--kind", "api", "--name", "k"], 0);
     let again = init(&a, &t);
     assert_eq!(again["keys"], 1);
+}
+
+#[test]
+fn tls_is_always_verified_and_ca_file_names_the_ca_to_trust() {
+    let t = team("tls");
+    let tls = env("KEYWARD_BAO_TLS_ADDR");
+    let ca = env("KEYWARD_BAO_TLS_CA");
+    let base = [
+        "vault",
+        "init",
+        "--backend",
+        "openbao",
+        "--addr",
+        tls.as_str(),
+        "--team",
+        t.as_str(),
+        "--audit-file",
+        "none",
+    ];
+    let tok = token_file();
+    // The dev server's certificate is signed by its own CA: refused.
+    let v = TestVault::new();
+    let mut args = base.to_vec();
+    args.extend(["--token-file", tok.as_str()]);
+    let (_, err) = v.run(&args, 3);
+    assert!(
+        err.contains("cannot reach OpenBao") && err.contains("TLS"),
+        "{err}"
+    );
+    // Trusting that CA: works, and team.json remembers it.
+    args.extend(["--ca-file", ca.as_str()]);
+    let report = v.json(&args, 0);
+    assert_eq!(report["addr"], tls.as_str());
+    v.json(&["key", "new", "--kind", "api", "--name", "k"], 0);
+    v.json(&["vault", "check"], 0);
+    // A file without a certificate is bad input.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("ca.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let w = TestVault::new();
+    let mut args = base.to_vec();
+    args.extend([
+        "--token-file",
+        tok.as_str(),
+        "--ca-file",
+        junk.to_str().unwrap(),
+    ]);
+    let (_, err) = w.run(&args, 2);
+    assert!(err.contains("no PEM certificate"), "{err}");
 }

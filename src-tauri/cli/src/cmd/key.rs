@@ -414,7 +414,13 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
         KeyCmd::Show { id } => {
             let vault = ctx.open_vault()?;
             let d = vault.show_key(&id)?;
-            ctx.emit(&serde_json::to_value(&d).unwrap_or_default(), || {
+            let mut doc = serde_json::to_value(&d).unwrap_or_default();
+            // Team vaults: who changed the key last (from its OpenBao document).
+            let last = vault.last_change(&d.summary.id)?;
+            if let Some(l) = &last {
+                doc["last_change"] = serde_json::to_value(l).unwrap_or_default();
+            }
+            ctx.emit(&doc, || {
                 let s = &d.summary;
                 let mut out = format!(
                     "{} ({})\n  kind     {}\n  alg      {}\n  state    {}\n  version  {}\n  created  {}\n  expires  {}\n",
@@ -429,6 +435,13 @@ pub fn run(ctx: &Ctx, cmd: KeyCmd) -> Result<u8> {
                 );
                 if !s.scopes.is_empty() {
                     out.push_str(&format!("  scopes   {}\n", s.scopes.join(", ")));
+                }
+                if let Some(l) = &last {
+                    out.push_str(&format!(
+                        "  changed  {} by {}\n",
+                        l.at.as_deref().unwrap_or("?"),
+                        l.by.as_deref().unwrap_or("?")
+                    ));
                 }
                 if let Some(at) = &s.destroy_at {
                     out.push_str(&format!("  destroy  {at} (restore with `keyward key restore {}`)\n", s.id));
