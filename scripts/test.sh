@@ -30,8 +30,8 @@ npm --prefix ui test --silent
 step "build"
 cargo build --workspace --bins --quiet
 
-step "Rust tests and desktop end-to-end tests (real Secret Service)"
-scripts/with-keyring.sh bash -c 'cargo test --workspace && tests/e2e/run.sh'
+step "Rust tests, desktop end-to-end tests, PyJWT interop (real Secret Service)"
+scripts/with-keyring.sh bash -c 'cargo test --workspace && tests/e2e/run.sh && tests/interop/run.sh'
 
 step "team vault tests (real OpenBao on 127.0.0.1)"
 tests/team/run.sh
