@@ -405,7 +405,7 @@ fn transit_keys_sign_and_verify_and_never_leave_openbao() {
 fn approle_logs_in_and_logs_in_again_when_its_token_expires() {
     let t = team("approle");
     let dir = tempfile::tempdir().unwrap();
-    // An operator's setup: AppRole with a policy on the team's paths only,
+    // An operator's setup: AppRole with the README's policy (the team's paths only),
     // and tokens that live 3 seconds.
     let _ = bao(&["auth", "enable", "approle"]);
     let policy = dir.path().join("policy.hcl");
@@ -414,7 +414,8 @@ fn approle_logs_in_and_logs_in_again_when_its_token_expires() {
         format!(
             r#"path "secret/data/keyward/{t}/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
 path "secret/metadata/keyward/{t}/*" {{ capabilities = ["create", "read", "update", "delete", "list"] }}
-path "transit/*" {{ capabilities = ["create", "read", "update", "list"] }}
+path "transit/keys/keyward-{t}-*" {{ capabilities = ["create", "read", "update", "delete"] }}
+path "transit/sign/keyward-{t}-*" {{ capabilities = ["update"] }}
 "#
         ),
     )
@@ -492,6 +493,9 @@ path "transit/*" {{ capabilities = ["create", "read", "update", "list"] }}
         0,
     );
     a.run(&["jwt", "sign", "--key", "ts"], 0);
+    a.json(&["key", "rotate", "ts"], 0);
+    a.run(&["key", "revoke", "ts", "--reason", "test"], 0);
+    a.run(&["key", "delete", "ts", "--after", "0s"], 0);
     a.json(&["vault", "check"], 0);
 }
 
