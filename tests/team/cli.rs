@@ -690,3 +690,157 @@ fn tls_is_always_verified_and_ca_file_names_the_ca_to_trust() {
     let (_, err) = w.run(&args, 2);
     assert!(err.contains("no PEM certificate"), "{err}");
 }
+
+/// A TCP proxy in front of OpenBao that forwards everything, except that
+/// the answers to the first `drops` POSTs whose path contains `needle` are
+/// withheld until the client has timed out (the request itself lands).
+struct LossyProxy {
+    addr: String,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LossyProxy {
+    fn start(upstream: &str, needle: &'static str, drops: usize) -> LossyProxy {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let budget = Arc::new(AtomicUsize::new(drops));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (b, d) = (budget.clone(), dropped.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let (upstream, b, d) = (upstream.clone(), b.clone(), d.clone());
+                std::thread::spawn(move || {
+                    let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    use std::io::Write;
+                    while let Some(req) = read_message(&mut client, true) {
+                        let head = String::from_utf8_lossy(&req[..req.len().min(512)]).to_string();
+                        let target = head.starts_with("POST ")
+                            && head.lines().next().is_some_and(|l| l.contains(needle));
+                        if server.write_all(&req).is_err() {
+                            return;
+                        }
+                        let Some(resp) = read_message(&mut server, false) else {
+                            return;
+                        };
+                        if target
+                            && b.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                n.checked_sub(1)
+                            })
+                            .is_ok()
+                        {
+                            d.fetch_add(1, Ordering::SeqCst);
+                            // Applied upstream; the answer is lost.
+                            std::thread::sleep(std::time::Duration::from_millis(2500));
+                            return;
+                        }
+                        if client.write_all(&resp).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        LossyProxy { addr, dropped }
+    }
+
+    fn dropped(&self) -> usize {
+        self.dropped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Reads one HTTP/1.1 message (head, then a Content-Length or chunked body).
+fn read_message(s: &mut std::net::TcpStream, request: bool) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
+    let bodyless =
+        !request && (head.starts_with("http/1.1 204") || head.starts_with("http/1.1 304"));
+    if let Some(n) = length {
+        let mut body = vec![0u8; n];
+        s.read_exact(&mut body).ok()?;
+        buf.extend(body);
+    } else if chunked && !bodyless {
+        loop {
+            let mut line = Vec::new();
+            while !line.ends_with(b"\r\n") {
+                if s.read(&mut byte).ok()? == 0 {
+                    return None;
+                }
+                line.push(byte[0]);
+            }
+            buf.extend(&line);
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&line).trim().split(';').next()?, 16)
+                    .ok()?;
+            let mut chunk = vec![0u8; size + 2];
+            s.read_exact(&mut chunk).ok()?;
+            buf.extend(chunk);
+            if size == 0 {
+                break;
+            }
+        }
+    }
+    Some(buf)
+}
+
+#[test]
+fn a_lost_answer_mid_rotation_is_retried_with_the_same_cas_and_applied_once() {
+    let t = team("lossy");
+    let a = TestVault::new();
+    init(&a, &t);
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "svc"], 0);
+    let id = key["id"].as_str().unwrap().to_string();
+    let proxy = LossyProxy::start(&addr(), "/keys/", 1);
+    let cfg_path = a.dir().join("team.json");
+    let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, cfg.replace(&addr(), &proxy.addr)).unwrap();
+    // The document write lands, its answer does not come: the client times
+    // out, sends the same check-and-set again, finds its own document.
+    let out = a
+        .cmd(&["--json", "key", "rotate", &id])
+        .env("KEYWARD_BAO_TIMEOUT_MS", "1200")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(proxy.dropped(), 1, "the proxy withheld one answer");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    // Applied once: versions 1 and 2, for this client and a fresh one.
+    let b = TestVault::new();
+    init(&b, &t);
+    for v in [&a, &b] {
+        let shown = v.json(&["key", "show", &id], 0);
+        let vs = versions(&shown);
+        assert_eq!(
+            vs.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [2, 1],
+            "{shown}"
+        );
+        v.json(&["vault", "check"], 0);
+    }
+    let (s_a, _) = a.run(&["key", "reveal", &id], 0);
+    let (s_b, _) = b.run(&["key", "reveal", &id], 0);
+    assert_eq!(s_a, s_b);
+}
