@@ -39,4 +39,7 @@ tests/team/run.sh
 step "supply chain (cargo-deny, cargo-machete)"
 scripts/supply-chain.sh
 
+step "leak-scan benchmark (keyward scan beside ripgrep, figures only)"
+scripts/bench-scan.sh
+
 step "all checks passed in $(( $(date +%s) - started ))s"
