@@ -170,3 +170,35 @@ fn documents_hold_no_secret_and_secrets_live_in_openbao_only() {
     assert!(status.reachable);
     assert_eq!(status.sealed, Some(false));
 }
+
+#[test]
+fn a_name_is_claimed_once_across_the_team_and_freed_by_destruction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let team = team_name("names");
+    let mut a = init(&tmp.path().join("a"), &team);
+    // B opened before A creates the key: its cache cannot know the name.
+    let mut b = init(&tmp.path().join("b"), &team);
+    let first = a.create_api_key(api("shared-name")).unwrap();
+    let e = b.create_api_key(api("shared-name")).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Conflict {
+                code: "duplicate_name",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("already exists in the team"), "{e}");
+    // Once destroyed, the name is free again, for anyone.
+    a.revoke(&first.id, None, "done").unwrap();
+    a.delete(&first.id, chrono::Duration::zero()).unwrap();
+    drop(b);
+    let mut b = open(&tmp.path().join("b"));
+    let second = b.create_api_key(api("shared-name")).unwrap();
+    assert_ne!(second.id, first.id);
+    drop(a);
+    let a = open(&tmp.path().join("a"));
+    assert_eq!(a.show_key("shared-name").unwrap().summary.id, second.id);
+}

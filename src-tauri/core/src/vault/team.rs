@@ -203,6 +203,9 @@ impl Vault {
                 continue;
             }
             let cas = synced.map(|s| s.0 as u64).unwrap_or(0);
+            if cas == 0 {
+                self.claim_name(&team.link, &key_id, doc.name())?;
+            }
             let at = rfc3339(self.clock.now());
             let body = doc.to_json(&self.actor, &team.link.config.client_id, &at);
             let rel = format!("keys/{key_id}");
@@ -251,6 +254,75 @@ impl Vault {
             team.link.announce(&written);
         }
         Ok(())
+    }
+
+    /// Claims a new key's name for the team (`names/<name>`, check-and-set
+    /// 0), so two members creating the same name at once cannot both
+    /// succeed. A claim whose key was destroyed, or that has no document
+    /// and is older than a minute (its creator crashed) or is this
+    /// client's own, is taken over.
+    fn claim_name(&self, link: &TeamLink, key_id: &str, name: &str) -> Result<()> {
+        use base64::Engine;
+        let rel = format!(
+            "names/{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name.as_bytes())
+        );
+        let now = self.clock.now();
+        let claim = json!({
+            "key_id": key_id,
+            "client": link.config.client_id,
+            "claimed_at": rfc3339(now),
+        });
+        let taken = || {
+            Error::conflict(
+                "duplicate_name",
+                format!("a key named {name:?} already exists in the team: choose another --name"),
+            )
+        };
+        for _ in 0..3 {
+            let cas = match link.read(&rel, "read a key name's claim")? {
+                None => 0,
+                Some((held, version)) => {
+                    let owner = held.get("key_id").and_then(|v| v.as_str()).unwrap_or("");
+                    if owner == key_id {
+                        return Ok(());
+                    }
+                    match link.read(&format!("keys/{owner}"), "read a key's document")? {
+                        Some((doc, _)) => {
+                            let destroyed = doc
+                                .pointer("/key/destroyed_at")
+                                .is_some_and(|d| !d.is_null());
+                            if !destroyed {
+                                return Err(taken());
+                            }
+                        }
+                        None => {
+                            let mine = held.get("client").and_then(|v| v.as_str())
+                                == Some(link.config.client_id.as_str());
+                            let fresh = held
+                                .get("claimed_at")
+                                .and_then(|v| v.as_str())
+                                .and_then(|t| super::model::parse_ts(Some(t)))
+                                .is_some_and(|t| now - t < Duration::minutes(1));
+                            if fresh && !mine {
+                                return Err(Error::conflict(
+                                    "duplicate_name",
+                                    format!("a key named {name:?} is being created by someone else right now: choose another --name, or retry in a minute"),
+                                ));
+                            }
+                        }
+                    }
+                    version
+                }
+            };
+            if link
+                .write_cas(&rel, &claim, cas, "claim a key name")?
+                .is_some()
+            {
+                return Ok(());
+            }
+        }
+        Err(taken())
     }
 
     /// Catches up with the team: applies the documents changed since the
