@@ -51,8 +51,7 @@ impl StartupDue {
             .spawn(move || {
                 let result = location.and_then(|l| {
                     let mut v = Vault::open(VaultOptions::new(l.dir, Source::Desktop))?;
-                    let within = v.desktop_settings()?.due_window();
-                    Ok(v.due(within, true)?)
+                    Ok(v.apply_due_now()?)
                 });
                 if let Ok(report) = &result {
                     notify(&app, report);

@@ -92,15 +92,11 @@ pub async fn due_report(vault: State<'_, VaultAccess>) -> Result<DueReport, IpcE
         .await
 }
 
-/// Performs the due rotations and destructions now (audited, actor `system`).
+/// Performs the due rotations and destructions now (audited, actor
+/// `system`); the report lists what is still due afterwards.
 #[tauri::command]
 pub async fn apply_due(vault: State<'_, VaultAccess>) -> Result<DueReport, IpcError> {
-    vault
-        .with_vault(|v| {
-            let within = v.desktop_settings()?.due_window();
-            v.due(within, true)
-        })
-        .await
+    vault.with_vault(|v| v.apply_due_now()).await
 }
 
 /// A folder dialog for the scan view (`None`: cancelled).

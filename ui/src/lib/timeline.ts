@@ -95,8 +95,8 @@ export function versionPicture(versions: readonly VersionInfo[], nowDate: Date =
     for (const m of marks) end = Math.max(end, m.at);
     return { version: v.version, state: v.state, spans, marks };
   });
-  // Some room on both sides, and at least an hour of axis.
-  const span = Math.max(end - start, 3600_000);
+  // Some room on both sides, and at least ten minutes of axis.
+  const span = Math.max(end - start, 600_000);
   return { rows, start: start - span * 0.04, end: end + span * 0.08, now };
 }
 

@@ -315,6 +315,17 @@ impl Vault {
         self.commit(tx)
     }
 
+    /// `key due --apply` within the settings' window, then what is still due:
+    /// the report lists what remains (not the items just applied) and says in
+    /// `applied` what was done. The app runs this at start.
+    pub fn apply_due_now(&mut self) -> Result<super::DueReport> {
+        let within = self.desktop_settings()?.due_window();
+        let applied = self.due(within, true)?.applied;
+        let mut after = self.due(within, false)?;
+        after.applied = applied;
+        Ok(after)
+    }
+
     /// The first and last sequence numbers of the audit log and its size.
     pub fn audit_bounds(&self) -> Result<AuditBounds> {
         let (first_seq, last_seq): (Option<i64>, Option<i64>) =
