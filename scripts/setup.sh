@@ -18,6 +18,8 @@ packages=(
   # Headless desktop tests: Xvfb, WebDriver, screenshots
   xvfb xauth webkit2gtk-driver at-spi2-core imagemagick
   xclip  # the desktop E2E reads the clipboard with it (copy, auto-clear)
+  # Test tools: openssl makes a test certificate; venvs for PyJWT interop and OpenBao
+  openssl python3-venv
   ca-certificates
 )
 missing=()
