@@ -25,7 +25,7 @@
 //! State changes that touch only SQLite (revoke, schedule, restore) are one
 //! transaction with their audit event.
 
-use super::model::{current, resolve, versions, KeyRow, VersionRow};
+use super::model::{current, pick_versions, resolve, versions, KeyRow, VersionRow};
 use super::{random_hex, Vault};
 use crate::audit::Outcome;
 use crate::crypto::{parse_signing_key, Alg, KeyFamily, ParsedKey, PrivateKey, PublicKey};
@@ -816,35 +816,21 @@ impl Vault {
         let key = resolve(&tx, id)?;
         let vs = versions(&tx, &key.id)?;
         let now_t = self.clock.now();
-        let targets: Vec<&VersionRow> = match version {
-            Some(n) => {
-                let v = vs.iter().find(|v| v.version == n).ok_or_else(|| {
-                    Error::NotFound(format!(
-                        "{} has no version {n}: see `keyward key show {}`",
-                        key.name, key.id
-                    ))
-                })?;
-                vec![v]
-            }
-            None => {
-                let live: Vec<&VersionRow> = vs
-                    .iter()
-                    .filter(|v| {
-                        !matches!(
-                            v.state,
-                            KeyState::Revoked | KeyState::Destroyed | KeyState::DestroyScheduled
-                        )
-                    })
-                    .collect();
-                if live.is_empty() {
-                    return Err(Error::conflict(
-                        "invalid_transition",
-                        format!("every version of {} is already revoked", key.name),
-                    ));
-                }
-                live
-            }
-        };
+        // Expiry never turns a version revoked or destroyed, so the state at
+        // `now` selects exactly the versions still to revoke.
+        let targets = pick_versions(
+            &key,
+            &vs,
+            version,
+            now_t,
+            |s| {
+                !matches!(
+                    s,
+                    KeyState::Revoked | KeyState::Destroyed | KeyState::DestroyScheduled
+                )
+            },
+            || format!("every version of {} is already revoked", key.name),
+        )?;
         for v in &targets {
             v.effective_state(now_t)
                 .apply(Transition::Revoke, &key.name)?;

@@ -329,3 +329,37 @@ pub(crate) fn version_info(v: &VersionRow, now: DateTime<Utc>) -> VersionInfo {
         stopped_signing_at: v.stopped_signing_at.clone(),
     }
 }
+
+/// The versions a `--version N` names, or (without one) every version whose
+/// state at `now` matches; `none` says why when nothing matches.
+pub(crate) fn pick_versions<'a>(
+    key: &KeyRow,
+    vs: &'a [VersionRow],
+    version: Option<u32>,
+    now: DateTime<Utc>,
+    matches: impl Fn(KeyState) -> bool,
+    none: impl FnOnce() -> String,
+) -> Result<Vec<&'a VersionRow>> {
+    match version {
+        Some(n) => vs
+            .iter()
+            .find(|v| v.version == n)
+            .map(|v| vec![v])
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "{} has no version {n}: see `keyward key show {}`",
+                    key.name, key.id
+                ))
+            }),
+        None => {
+            let found: Vec<&VersionRow> = vs
+                .iter()
+                .filter(|v| matches(v.effective_state(now)))
+                .collect();
+            if found.is_empty() {
+                return Err(Error::conflict("invalid_transition", none()));
+            }
+            Ok(found)
+        }
+    }
+}

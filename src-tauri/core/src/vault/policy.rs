@@ -4,7 +4,7 @@
 //! late.
 
 use super::lifecycle::live_tokens_guard;
-use super::model::{parse_ts, resolve, versions, KeyRow, VersionRow};
+use super::model::{parse_ts, pick_versions, resolve, versions, KeyRow};
 use super::Vault;
 use crate::audit::Outcome;
 use crate::db::Transaction;
@@ -137,7 +137,14 @@ impl Vault {
         let key = resolve(&self.conn, id)?;
         let vs = versions(&self.conn, &key.id)?;
         let now = self.clock.now();
-        let targets = pick(&key, &vs, version, now, |s| s.verifies(), "disable")?;
+        let targets = pick_versions(
+            &key,
+            &vs,
+            version,
+            now,
+            |s| s.verifies(),
+            || format!("{} has no version to disable", key.name),
+        )?;
         for v in &targets {
             v.effective_state(now)
                 .apply(Transition::Disable, &key.name)?;
@@ -174,13 +181,13 @@ impl Vault {
         let key = resolve(&self.conn, id)?;
         let vs = versions(&self.conn, &key.id)?;
         let now = self.clock.now();
-        let targets = pick(
+        let targets = pick_versions(
             &key,
             &vs,
             version,
             now,
             |s| s == KeyState::Disabled,
-            "enable",
+            || format!("{} has no version to enable", key.name),
         )?;
         for v in &targets {
             v.effective_state(now)
@@ -395,41 +402,5 @@ fn item(
         overdue: at <= now,
         late: now - at > Duration::days(1),
         detail,
-    }
-}
-
-/// The versions a `--version N` (or its absence: every matching one) names.
-fn pick<'a>(
-    key: &KeyRow,
-    vs: &'a [VersionRow],
-    version: Option<u32>,
-    now: DateTime<Utc>,
-    matches: impl Fn(KeyState) -> bool,
-    verb: &str,
-) -> Result<Vec<&'a VersionRow>> {
-    match version {
-        Some(n) => vs
-            .iter()
-            .find(|v| v.version == n)
-            .map(|v| vec![v])
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "{} has no version {n}: see `keyward key show {}`",
-                    key.name, key.id
-                ))
-            }),
-        None => {
-            let found: Vec<&VersionRow> = vs
-                .iter()
-                .filter(|v| matches(v.effective_state(now)))
-                .collect();
-            if found.is_empty() {
-                return Err(Error::conflict(
-                    "invalid_transition",
-                    format!("{} has no version to {verb}", key.name),
-                ));
-            }
-            Ok(found)
-        }
     }
 }
