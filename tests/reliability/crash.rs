@@ -402,6 +402,14 @@ fn cases() -> Vec<(&'static str, Op, Effect)> {
         c.push(("commit.before_checkpoint", op, Done));
     }
     c.push(("audit.append", Destroy, Done));
+    // Under the write lock, the state read and checked, nothing written yet
+    // (tests/reliability/races.rs pauses there).
+    c.push(("promote.checked", Promote, RolledBack));
+    c.push(("disable.checked", Disable, RolledBack));
+    c.push(("enable.checked", Enable, RolledBack));
+    c.push(("delete.checked", DeleteScheduled, RolledBack));
+    c.push(("restore.checked", Restore, RolledBack));
+    c.push(("destroy.checked", Destroy, RolledBack));
     // Between a commit and the checkpoint file that follows it.
     c.push(("commit.before_checkpoint", NewApi, RolledBack));
     c.push(("commit.before_checkpoint@2", NewApi, Done));

@@ -18,9 +18,9 @@ cd "$(dirname "$0")/../.."
 supply_chain=1
 [ "${1:-}" = "--no-supply-chain" ] && supply_chain=0
 
-echo "==> reliability: CLI crash, fault, concurrency, bad-input and leak tests"
+echo "==> reliability: CLI crash, fault, concurrency, race, bad-input and leak tests"
 cargo test -p keyward --quiet \
-  --test rel_crash --test rel_faults --test rel_concurrency \
+  --test rel_crash --test rel_faults --test rel_concurrency --test rel_races \
   --test rel_bad_input --test rel_leaks -- --nocapture 2>&1 |
   { grep -E '^(test |running|test result)|kill cases|random runs|concurrent operations|malformed inputs|known secrets|SKIPPED|daemon died|panicked|failed|misbehaved|assert' || true; }
 

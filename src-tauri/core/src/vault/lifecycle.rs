@@ -25,7 +25,7 @@
 //! State changes that touch only SQLite (revoke, schedule, restore) are one
 //! transaction with their audit event.
 
-use super::model::{current, pick_versions, resolve, versions, KeyRow, VersionRow};
+use super::model::{current, parse_ts, pick_versions, resolve, versions, KeyRow, VersionRow};
 use super::{random_hex, Vault};
 use crate::audit::Outcome;
 use crate::crypto::{parse_signing_key, Alg, KeyFamily, ParsedKey, PrivateKey, PublicKey};
@@ -39,7 +39,7 @@ use crate::keys::KeyKind;
 use crate::secret::SecretBytes;
 use crate::secrets::entry_name;
 use base64::Engine;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::json;
@@ -814,6 +814,7 @@ impl Vault {
         // time and reason), nor may a rotation slip in between.
         let tx = Transaction::immediate(&self.conn)?;
         let key = resolve(&tx, id)?;
+        refuse_if_destroying(&tx, &key)?;
         let vs = versions(&tx, &key.id)?;
         let now_t = self.clock.now();
         // Expiry never turns a version revoked or destroyed, so the state at
@@ -872,28 +873,25 @@ impl Vault {
                 "--after must not be negative",
             ));
         }
-        let key = resolve(&self.conn, id)?;
-        if key.destroyed_at.is_some() {
-            return Err(Error::conflict(
-                "invalid_transition",
-                format!("{} is already destroyed", key.name),
-            ));
-        }
-        let vs = versions(&self.conn, &key.id)?;
-        let now_t = self.clock.now();
-        for v in &vs {
-            let s = v.effective_state(now_t);
-            if s == KeyState::Destroyed || (s == KeyState::DestroyScheduled && after.is_zero()) {
-                continue;
-            }
-            s.apply(Transition::ScheduleDestroy, &key.name)?;
-        }
         if after.is_zero() {
-            self.destroy(&key, &vs)?;
+            self.destroy(id, |conn, key, vs, now| {
+                deletable(key, vs, now, true)?;
+                refuse_if_destroying(conn, key)?;
+                Ok(true)
+            })?;
             return Ok(None);
         }
-        let at = rfc3339(now_t + after);
+        // Read and check under the write lock: a version enabled meanwhile
+        // must not be scheduled for destruction on the strength of an
+        // earlier read.
         let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
+        let vs = versions(&tx, &key.id)?;
+        let now_t = self.clock.now();
+        deletable(&key, &vs, now_t, false)?;
+        refuse_if_destroying(&tx, &key)?;
+        failpoint::hit("delete.checked");
+        let at = rfc3339(now_t + after);
         tx.execute(
             "UPDATE key_versions SET prior_state = CASE WHEN state = 'destroy-scheduled' THEN prior_state ELSE state END,
                  state = 'destroy-scheduled' WHERE key_id = ?1 AND state != 'destroyed'",
@@ -918,7 +916,10 @@ impl Vault {
 
     /// Cancels a scheduled destruction: versions return to their prior state.
     pub fn restore(&mut self, id: &str) -> Result<()> {
-        let key = resolve(&self.conn, id)?;
+        // Under the write lock: a destruction that completed (or started)
+        // meanwhile must not be "restored".
+        let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
         if key.destroy_at.is_none() || key.destroyed_at.is_some() {
             return Err(Error::conflict(
                 "invalid_transition",
@@ -928,7 +929,8 @@ impl Vault {
                 ),
             ));
         }
-        let tx = Transaction::immediate(&self.conn)?;
+        refuse_if_destroying(&tx, &key)?;
+        failpoint::hit("restore.checked");
         tx.execute(
             "UPDATE key_versions SET state = COALESCE(prior_state, 'revoked'), prior_state = NULL
              WHERE key_id = ?1 AND state = 'destroy-scheduled'",
@@ -948,40 +950,68 @@ impl Vault {
         Ok(())
     }
 
-    /// Destroys every secret of a key and leaves tombstone rows.
-    fn destroy(&self, key: &KeyRow, vs: &[VersionRow]) -> Result<()> {
-        let with_secret: Vec<&VersionRow> = vs
-            .iter()
-            .filter(|v| v.has_secret && v.state != KeyState::Destroyed)
-            .collect();
-        if !with_secret.is_empty() {
-            self.store.probe()?;
+    /// Destroys every secret of a key and leaves tombstone rows; returns
+    /// whether it did. `go_on` decides from the key as read — first without
+    /// the lock, to refuse early and reach the keychain before any write,
+    /// then again under the write lock that records the intents, which is
+    /// what counts — whether to destroy (`Ok(false)`: nothing to do).
+    fn destroy(
+        &self,
+        id: &str,
+        go_on: impl Fn(&rusqlite::Connection, &KeyRow, &[VersionRow], DateTime<Utc>) -> Result<bool>,
+    ) -> Result<bool> {
+        let with_secret = |vs: &[VersionRow]| -> Vec<u32> {
+            vs.iter()
+                .filter(|v| v.has_secret && v.state != KeyState::Destroyed)
+                .map(|v| v.version)
+                .collect()
+        };
+        let key = resolve(&self.conn, id)?;
+        let vs = versions(&self.conn, &key.id)?;
+        if !go_on(&self.conn, &key, &vs, self.clock.now())? {
+            return Ok(false);
         }
-        {
+        let mut probed = false;
+        if !with_secret(&vs).is_empty() {
+            self.store.probe()?;
+            probed = true;
+        }
+        let (key, with_secret) = {
             let tx = Transaction::immediate(&self.conn)?;
+            let key = resolve(&tx, &key.id)?;
+            let vs = versions(&tx, &key.id)?;
+            if !go_on(&tx, &key, &vs, self.clock.now())? {
+                return Ok(false);
+            }
+            failpoint::hit("destroy.checked");
+            let with_secret = with_secret(&vs);
+            if !with_secret.is_empty() && !probed {
+                self.store.probe()?;
+            }
             for v in &with_secret {
                 tx.execute(
                     "INSERT INTO pending_ops (op, key_id, version, entry, pid, started_at) VALUES ('destroy', ?1, ?2, ?3, ?4, ?5)",
-                    params![key.id, v.version, entry_name(&key.id, v.version), std::process::id(), rfc3339(self.clock.now())],
+                    params![key.id, v, entry_name(&key.id, *v), std::process::id(), rfc3339(self.clock.now())],
                 )?;
             }
             self.commit(tx)?;
-        }
+            (key, with_secret)
+        };
         failpoint::hit("destroy.after_intent");
         for v in &with_secret {
-            self.store.delete(&entry_name(&key.id, v.version))?;
+            self.store.delete(&entry_name(&key.id, *v))?;
             failpoint::hit("destroy.after_keychain");
         }
         if key.custody.is_some() {
             // Transit custody: the key material is deleted inside OpenBao.
-            self.destroy_transit(key)?;
+            self.destroy_transit(&key)?;
         }
         let tx = Transaction::immediate(&self.conn)?;
         self.finish_destroy(&tx, &key.id, &key.name)?;
         failpoint::hit("destroy.before_commit");
         self.commit(tx)?;
         failpoint::hit("destroy.after_commit");
-        Ok(())
+        Ok(true)
     }
 
     /// The commit step of destruction (also used by repair).
@@ -1022,12 +1052,20 @@ impl Vault {
             let rows = stmt.query_map([&now], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<Vec<String>>>()?
         };
-        for id in &ids {
-            let key = resolve(&self.conn, id)?;
-            let vs = versions(&self.conn, id)?;
-            self.destroy(&key, &vs)?;
+        let mut destroyed = Vec::new();
+        for id in ids {
+            // Another process may have destroyed or restored it since the
+            // query above, or be destroying it now: then it is not ours.
+            let due = |conn: &rusqlite::Connection, key: &KeyRow, _: &[VersionRow], now| {
+                Ok(key.destroyed_at.is_none()
+                    && parse_ts(key.destroy_at.as_deref()).is_some_and(|t| t <= now)
+                    && !destroy_in_progress(conn, &key.id)?)
+            };
+            if self.destroy(&id, due)? {
+                destroyed.push(id);
+            }
         }
-        Ok(ids)
+        Ok(destroyed)
     }
 
     /// Returns a version's secret (audited): the API key, the HMAC secret
@@ -1282,6 +1320,50 @@ pub(super) fn insert_version(
             meta.api_last4,
         ],
     )?;
+    Ok(())
+}
+
+/// Whether a key may be scheduled for destruction (`now_destroy`: destroyed
+/// now): not destroyed yet, and every version revoked, disabled or expired.
+fn deletable(key: &KeyRow, vs: &[VersionRow], now: DateTime<Utc>, now_destroy: bool) -> Result<()> {
+    if key.destroyed_at.is_some() {
+        return Err(Error::conflict(
+            "invalid_transition",
+            format!("{} is already destroyed", key.name),
+        ));
+    }
+    for v in vs {
+        let s = v.effective_state(now);
+        if s == KeyState::Destroyed || (s == KeyState::DestroyScheduled && now_destroy) {
+            continue;
+        }
+        s.apply(Transition::ScheduleDestroy, &key.name)?;
+    }
+    Ok(())
+}
+
+/// Whether a destruction of the key has recorded its intents and not
+/// finished (another process at work, or one that was interrupted).
+fn destroy_in_progress(conn: &rusqlite::Connection, key_id: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pending_ops WHERE op = 'destroy' AND key_id = ?1)",
+        [key_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// A destruction under way is only ever finished, never undone
+/// (`vault check --repair` rolls it forward): nothing else may change the key.
+pub(super) fn refuse_if_destroying(conn: &rusqlite::Connection, key: &KeyRow) -> Result<()> {
+    if destroy_in_progress(conn, &key.id)? {
+        return Err(Error::conflict(
+            "concurrent_change",
+            format!(
+                "{} is being destroyed, by another process or by one that was interrupted (then `keyward vault check --repair` finishes it)",
+                key.name
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! periods and due destructions — applied when Keyward runs, never silently
 //! late.
 
-use super::lifecycle::live_tokens_guard;
+use super::lifecycle::{live_tokens_guard, refuse_if_destroying};
 use super::model::{parse_ts, pick_versions, resolve, versions, KeyRow};
 use super::Vault;
 use crate::audit::Outcome;
@@ -62,8 +62,12 @@ impl Vault {
                 "--min-published must not be negative",
             ));
         }
-        let key = resolve(&self.conn, id)?;
-        let vs = versions(&self.conn, &key.id)?;
+        // Read and check under the write lock, like `revoke`: a second
+        // promotion, or a disable of the staged version, must not act on
+        // what it read before this one committed.
+        let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
+        let vs = versions(&tx, &key.id)?;
         let now = self.clock.now();
         let pending = vs.iter().rev().find(|v| v.effective_state(now) == KeyState::Pending).ok_or_else(|| {
             Error::conflict(
@@ -92,10 +96,10 @@ impl Vault {
                 ),
             ));
         }
+        crate::failpoint::hit("promote.checked");
         let grace = Duration::seconds(key.grace.unwrap_or(86_400));
         let at = rfc3339(now);
         let grace_until = rfc3339(now + grace);
-        let tx = Transaction::immediate(&self.conn)?;
         let mut previous = Vec::new();
         for v in vs
             .iter()
@@ -134,8 +138,12 @@ impl Vault {
         if reason.is_empty() {
             return Err(Error::invalid("bad_reason", "give a reason: --reason TEXT"));
         }
-        let key = resolve(&self.conn, id)?;
-        let vs = versions(&self.conn, &key.id)?;
+        // Under the write lock: a rotation or promotion that commits
+        // meanwhile must not leave a version this "disable every version"
+        // never saw.
+        let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
+        let vs = versions(&tx, &key.id)?;
         let now = self.clock.now();
         let targets = pick_versions(
             &key,
@@ -152,8 +160,8 @@ impl Vault {
                 live_tokens_guard(&key, v, now, "disable")?;
             }
         }
+        crate::failpoint::hit("disable.checked");
         let at = rfc3339(now);
-        let tx = Transaction::immediate(&self.conn)?;
         let mut done = Vec::new();
         for v in targets {
             tx.execute(
@@ -178,8 +186,14 @@ impl Vault {
     /// Re-enables disabled versions in the state they had; a formerly active
     /// version whose place was taken meanwhile comes back in grace.
     pub fn enable(&mut self, id: &str, version: Option<u32>) -> Result<Vec<(u32, KeyState)>> {
-        let key = resolve(&self.conn, id)?;
-        let vs = versions(&self.conn, &key.id)?;
+        // Under the write lock: whether the active place is taken must be
+        // true when this commits, or a promotion meanwhile would leave two
+        // active versions.
+        let tx = Transaction::immediate(&self.conn)?;
+        let key = resolve(&tx, id)?;
+        // Its disabled versions are on their way out.
+        refuse_if_destroying(&tx, &key)?;
+        let vs = versions(&tx, &key.id)?;
         let now = self.clock.now();
         let targets = pick_versions(
             &key,
@@ -197,7 +211,7 @@ impl Vault {
             .iter()
             .any(|v| v.effective_state(now) == KeyState::Active);
         let grace_until = rfc3339(now + Duration::seconds(key.grace.unwrap_or(86_400)));
-        let tx = Transaction::immediate(&self.conn)?;
+        crate::failpoint::hit("enable.checked");
         let mut done = Vec::new();
         // Newest first: it is the one that takes the active place.
         for v in targets.iter().rev() {
