@@ -7,7 +7,7 @@
 //! keychain prompt holds no lock that the next command would wait on.
 
 use crate::IpcError;
-use keyward_core::vault::desktop::{chosen_vault, remember_vault};
+use keyward_core::vault::known::{chosen_vault, remember_vault};
 use keyward_core::vault::{default_dir, Source, Vault, VaultOptions};
 use serde::Serialize;
 use std::path::PathBuf;

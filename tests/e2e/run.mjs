@@ -15,6 +15,12 @@
 //   KEYWARD_E2E_PEM     a private key PEM from another vault, to import
 //   KEYWARD_E2E_SCAN    a folder whose .env holds flow-leaked's key
 //   KEYWARD_E2E_SAVED   where the save dialog is answered (debug builds)
+//   KEYWARD_E2E_TEAM    a team vault on OpenBao with team-signer, made by alice-e2e
+//   KEYWARD_E2E_BAO_ADDR  that OpenBao dev server's address (single-node Raft)
+//   KEYWARD_E2E_CONFIG_HOME  XDG_CONFIG_HOME whose keyward/desktop.json lists
+//                       the team vault (the personal default open)
+//   KEYWARD_E2E_DATA_HOME  XDG_DATA_HOME whose keyward/ is the personal
+//                       default vault, with personal-api
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -33,6 +39,10 @@ const WEAK_TOKEN = required("KEYWARD_E2E_WEAK_TOKEN");
 const PEM = readFileSync(required("KEYWARD_E2E_PEM"), "utf8");
 const SCAN = required("KEYWARD_E2E_SCAN");
 const SAVED = required("KEYWARD_E2E_SAVED");
+const TEAM = required("KEYWARD_E2E_TEAM");
+const BAO_ADDR = required("KEYWARD_E2E_BAO_ADDR");
+const CONFIG_HOME = required("KEYWARD_E2E_CONFIG_HOME");
+const DATA_HOME = required("KEYWARD_E2E_DATA_HOME");
 const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
 // The debug build answers its save and folder dialogs from these (files.rs).
 const DIALOGS = { KEYWARD_DESKTOP_TEST_SAVE_DIR: SAVED, KEYWARD_DESKTOP_TEST_PICK_DIR: SCAN };
@@ -511,6 +521,73 @@ test("due rotations are applied at start, with a banner; the Due view, palette a
     await b.keys("?");
     await byTest(b, "shortcuts").waitForExist({ timeout: 5000 });
     await shot(b, "shortcuts");
+  });
+});
+
+test("switch to a team vault on OpenBao: backend status (address, unsealed, leader) and who changed a key last", async () => {
+  const personal = join(DATA_HOME, "keyward");
+  const remembered = () => JSON.parse(readFileSync(join(CONFIG_HOME, "keyward", "desktop.json"), "utf8")).vault;
+  // No KEYWARD_VAULT: the app opens the vault remembered in its config dir.
+  await withApp({ KEYWARD_VAULT: "", XDG_CONFIG_HOME: CONFIG_HOME, XDG_DATA_HOME: DATA_HOME }, async (b) => {
+    await ready(b);
+    await waitForRows(b, 1, "personal default vault");
+    assertEq((await rowTexts(b)).map((r) => r.name), ["personal-api"], "personal vault keys");
+    const select = byTest(b, "vault-select");
+    assertEq(await select.getValue(), personal, "the personal default is open");
+    const options = await b.execute(() => [...document.querySelectorAll('[data-testid="vault-select"] option')].map((o) => o.textContent.trim()));
+    assertEq(options, ["Personal", "Team e2e"], "the switcher lists the personal and the team vault");
+    await b.waitUntil(async () => (await byTest(b, "keychain-status").isExisting()) && (await byTest(b, "keychain-status").getAttribute("data-reachable")) === "true", {
+      timeout: 15_000,
+      timeoutMsg: "the personal vault's keychain status",
+    });
+
+    await select.selectByAttribute("value", TEAM);
+    await waitForRows(b, 1, "team vault");
+    await b.waitUntil(async () => (await rowTexts(b))[0]?.name === "team-signer", { timeout: 15_000, timeoutMsg: "team-signer listed" });
+    assertEq(await byTest(b, "vault-status").getAttribute("data-kind"), "team", "the open vault is a team vault");
+    await waitText(b, "backend-title", /^OpenBao reachable$/, "backend reachable");
+    await waitText(b, "backend-addr", new RegExp(`^${BAO_ADDR.replace(/[.]/g, "\\.")}$`), "OpenBao address");
+    await waitText(b, "backend-seal", /^Unsealed$/, "seal state");
+    await waitText(b, "backend-leader", new RegExp(`${BAO_ADDR.replace(/[.]/g, "\\.")} \\(this server\\)`), "leader");
+    await waitText(b, "backend-version", /^\d+\.\d+\.\d+/, "server version");
+    assert(!(await byTest(b, "backend-error").isExisting()), "no backend error");
+    assertEq(remembered(), TEAM, "the choice is remembered for the next start");
+    await click(b, "backend-refresh");
+    await waitText(b, "backend-seal", /^Unsealed$/, "seal state after refresh");
+    await shot(b, "team-vault");
+
+    // The key page says who changed the key last, from its OpenBao document.
+    // From the keyboard: the filter box, ↓ to select, Enter to open.
+    await click(b, "key-filter");
+    await b.keys("ArrowDown");
+    await b.waitUntil(async () => (await rowTexts(b))[0]?.selected, { timeout: 5000, timeoutMsg: "team-signer selected" });
+    await b.keys("Enter");
+    await waitText(b, "detail-name", /^team-signer$/, "team key page");
+    await waitText(b, "detail-last-change", /^changed last by alice-e2e at .+/, "changed-last line");
+    assertEq(await byTest(b, "detail-last-change").getAttribute("data-source"), "openbao", "from the team document");
+    await shot(b, "team-key-detail");
+
+    // Back to the personal vault from the keyboard, through the palette.
+    await b.keys([Key.Ctrl, "k"]);
+    await byTest(b, "palette").waitForExist({ timeout: 5000 });
+    await b.waitUntil(async () => byTest(b, "palette-input").isFocused(), { timeout: 5000, timeoutMsg: "palette input focused" });
+    await b.keys("personal".split(""));
+    const offered = await b.execute(() => [...document.querySelectorAll("#palette-list li")].map((li) => li.textContent.trim()));
+    assert(offered.some((t) => t.startsWith("Switch vault: Personal")), `the palette offers the personal vault: ${JSON.stringify(offered)}`);
+    await b.keys("Enter");
+    await b.waitUntil(async () => (await byTest(b, "vault-select").getValue()) === personal, {
+      timeout: 15_000,
+      timeoutMsg: "the palette switched back to the personal vault",
+    }).catch(async (e) => {
+      await shot(b, "team-switch-back-failed");
+      throw e;
+    });
+    await b.waitUntil(async () => (await rowTexts(b))[0]?.name === "personal-api", { timeout: 15_000, timeoutMsg: "personal keys again" });
+    await b.waitUntil(async () => (await byTest(b, "backend-status").getAttribute("data-kind")) === "keychain", {
+      timeout: 15_000,
+      timeoutMsg: "the backend block follows the switch",
+    });
+    assertEq(remembered(), personal, "the last choice is remembered");
   });
 });
 

@@ -8,6 +8,9 @@
 # Starts its own Xvfb when $DISPLAY is empty. The seeded keys' secrets stay
 # in that keyring: use a throwaway one (a temporary HOME), not your own.
 #
+# Also starts an OpenBao dev server on 127.0.0.1 (scripts/bao-env.sh installs
+# it into .venv-bao when missing) for the team-vault test.
+#
 # Prints `N passed, M failed` last; exits non-zero on any failure.
 # Screenshots: tests/e2e/screenshots/*.png
 #
@@ -88,6 +91,42 @@ WEAK_TOKEN=$("$CLI" "${F[@]}" jwt sign --key flow-weak --sub bob --ttl 10m)
 "$CLI" --vault "$WORK/due" key policy due-signer --auto-rotate 1s >/dev/null
 sleep 1
 
+# A team vault on a real OpenBao dev server (scripts/bao-env.sh installs it
+# once into .venv-bao, the version the team tests use). The dev server keeps
+# its data in single-node Raft so it has a leader to show. The key is made
+# by "alice-e2e" so the app can say who changed it last.
+source "$ROOT/scripts/bao-env.sh"
+BAO_PORT=$(bao_free_port)
+BAO_CLUSTER_PORT=$(bao_free_port)
+mkdir -p "$WORK/bao/raft"
+cat > "$WORK/bao/raft.hcl" <<HCL
+storage "raft" {
+  path    = "$WORK/bao/raft"
+  node_id = "e2e"
+}
+api_addr     = "http://127.0.0.1:$BAO_PORT"
+cluster_addr = "http://127.0.0.1:$BAO_CLUSTER_PORT"
+HCL
+bao_dev_start "$WORK/bao/server.log" -dev-listen-address="127.0.0.1:$BAO_PORT" -config="$WORK/bao/raft.hcl"
+BAO_PID=$bao_pid
+cleanup() {
+  kill "$BAO_PID" 2>/dev/null || true
+  wait "$BAO_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+BAO_URL="http://127.0.0.1:$BAO_PORT"
+bao_wait "$BAO_URL" || { tail -n 20 "$WORK/bao/server.log"; echo "run.sh: OpenBao did not start" >&2; exit 1; }
+printf 'root\n' > "$WORK/bao/token"
+"$CLI" --vault "$WORK/team" vault init --backend openbao --addr "$BAO_URL" \
+  --team e2e --token-file "$WORK/bao/token" --audit-file none >/dev/null
+USER=alice-e2e "$CLI" --vault "$WORK/team" key new --kind signing --alg ES256 --name team-signer >/dev/null
+# The app's configuration and default vault for the switcher test: the
+# personal default (seeded) and the team vault in the list, personal open.
+mkdir -p "$WORK/config/keyward" "$WORK/data"
+"$CLI" --vault "$WORK/data/keyward" key new --kind api --name personal-api >/dev/null
+node -e 'process.stdout.write(JSON.stringify({vault: process.argv[1], vaults: [process.argv[2]]}))' \
+  "$WORK/data/keyward" "$WORK/team" > "$WORK/config/keyward/desktop.json"
+
 mkdir -p "$E2E/screenshots" && rm -f "$E2E"/screenshots/*.png
 # No accessibility bus: it only adds D-Bus noise to the log here.
 export NO_AT_BRIDGE=1
@@ -102,4 +141,8 @@ KEYWARD_E2E_WEAK_TOKEN=$WEAK_TOKEN \
 KEYWARD_E2E_PEM=$WORK/import.pem \
 KEYWARD_E2E_SCAN=$WORK/scan \
 KEYWARD_E2E_SAVED=$WORK/saved \
+KEYWARD_E2E_TEAM=$WORK/team \
+KEYWARD_E2E_BAO_ADDR=$BAO_URL \
+KEYWARD_E2E_CONFIG_HOME=$WORK/config \
+KEYWARD_E2E_DATA_HOME=$WORK/data \
   node "$E2E/run.mjs" "$@"

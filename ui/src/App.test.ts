@@ -8,7 +8,7 @@ import userEvent from "@testing-library/user-event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
 import { DEFAULT_SETTINGS } from "./lib/app.svelte";
-import type { KeySummary, VaultStatus } from "./lib/types";
+import type { BackendStatus, KeySummary, VaultList, VaultStatus } from "./lib/types";
 
 const DAY = 24 * 3600 * 1000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
@@ -82,6 +82,25 @@ const STATUS: VaultStatus = {
   events: 7,
 };
 
+const VAULTS: VaultList = {
+  vaults: [{ dir: STATUS.data_dir, kind: "personal", team: null, addr: null, default: false, error: null }],
+  open: STATUS.data_dir,
+  from_env: true,
+};
+
+const KEYCHAIN_BACKEND: BackendStatus = {
+  kind: "keychain",
+  addr: null,
+  team: null,
+  sealed: null,
+  version: null,
+  ha_enabled: null,
+  leader: null,
+  is_self_leader: null,
+  reachable: true,
+  error: null,
+};
+
 type Handler = (cmd: string, args: unknown) => unknown;
 
 function backend(overrides: Partial<Record<string, Handler>> = {}) {
@@ -94,6 +113,8 @@ function backend(overrides: Partial<Record<string, Handler>> = {}) {
     if (cmd === "vault_status") return STATUS;
     if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
     if (cmd === "startup_due") return { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
+    if (cmd === "list_vaults") return VAULTS;
+    if (cmd === "backend_status") return KEYCHAIN_BACKEND;
     throw new Error(`unexpected command ${cmd}`);
   });
   return calls;
@@ -264,7 +285,7 @@ describe("Keys screen", () => {
     const status = await screen.findByTestId("vault-status");
     expect(status).toHaveTextContent("from KEYWARD_VAULT");
     expect(within(status).getByTitle(STATUS.data_dir)).toBeInTheDocument();
-    expect(screen.getByTestId("keychain-status")).toHaveTextContent("Keychain: secret-service");
+    expect(await screen.findByTestId("keychain-status")).toHaveTextContent("Keychain: secret-service");
     expect(screen.queryByTestId("error-banner")).toBeNull();
   });
 
@@ -282,7 +303,7 @@ describe("Keys screen", () => {
     const banner = await screen.findByTestId("error-banner");
     expect(within(banner).getByTestId("error-code")).toHaveTextContent("keychain_unavailable");
     expect(within(banner).getByTestId("error-message")).toHaveTextContent("no secret service");
-    expect(screen.getByTestId("keychain-status")).toHaveTextContent("Keychain unreachable");
+    expect(await screen.findByTestId("keychain-status")).toHaveTextContent("Keychain unreachable");
 
     // Retry asks for the status again, not just the list.
     await user.click(within(banner).getByRole("button", { name: "Retry" }));

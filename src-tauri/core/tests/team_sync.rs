@@ -109,6 +109,11 @@ fn a_stale_client_loses_both_races_and_wins_after_reloading() {
     assert_eq!(v1.state.as_str(), "revoked");
     let who = b.last_change(&issued.id).unwrap().unwrap();
     assert!(who.by.is_some() && who.version >= 3, "{who:?}");
+    // The desktop's key page reads the same document.
+    assert_eq!(
+        b.changed_last(&issued.id).unwrap().unwrap().source,
+        keyward_core::vault::team::ChangeSource::Openbao
+    );
     // Both read the same secret from OpenBao.
     assert_eq!(
         a.reveal(&issued.id, Some(2)).unwrap(),
@@ -169,6 +174,10 @@ fn documents_hold_no_secret_and_secrets_live_in_openbao_only() {
     assert_eq!(status.kind, "openbao");
     assert!(status.reachable);
     assert_eq!(status.sealed, Some(false));
+    assert!(
+        status.version.is_some() && status.ha_enabled.is_some(),
+        "{status:?}"
+    );
 }
 
 #[test]

@@ -547,3 +547,27 @@ fn contains_any_encoding(hay: &[u8], secret: &[u8]) -> bool {
         hay.windows(needle.len()).any(|w| w == needle)
     })
 }
+
+#[test]
+fn changed_last_names_the_last_change_in_the_audit_log_not_a_read() {
+    let mut f = open();
+    let issued = f.vault.create_api_key(api("who-changed")).unwrap();
+    let first = f.vault.changed_last(&issued.id).unwrap().unwrap();
+    assert_eq!(first.source, keyward_core::vault::team::ChangeSource::Audit);
+    assert!(first.by.is_some(), "{first:?}");
+    let created_at = first.at.clone();
+    f.clock.advance(Duration::minutes(5));
+    // A reveal is a read: the last change stays the creation.
+    f.vault.reveal(&issued.id, None).unwrap();
+    assert_eq!(
+        f.vault.changed_last("who-changed").unwrap().unwrap().at,
+        created_at
+    );
+    f.vault.rotate(&issued.id, None).unwrap();
+    assert_ne!(
+        f.vault.changed_last(&issued.id).unwrap().unwrap().at,
+        created_at
+    );
+    // Not a team vault: no OpenBao document to read.
+    assert!(f.vault.last_change(&issued.id).unwrap().is_none());
+}

@@ -1,13 +1,13 @@
-//! App-wide commands: where the vault is, settings, switching vaults, what
-//! is due (and what the app applied at start), and the leak scanner.
+//! App-wide commands: where the vault is, settings, what is due (and what
+//! the app applied at start), and the leak scanner. Switching vaults is in
+//! `vaults`.
 
 use crate::files::ask_folder;
 use crate::startup::StartupDue;
-use crate::vault_access::{run_with_timeout, VaultLocation};
 use crate::{IpcError, VaultAccess};
 use keyward_core::scan::{self, KeyLookup, ScanOptions, ScanReport};
 use keyward_core::vault::desktop::DesktopSettings;
-use keyward_core::vault::{DueReport, Source, Vault, VaultInfo, VaultOptions};
+use keyward_core::vault::{DueReport, VaultInfo};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::{AppHandle, State};
@@ -48,30 +48,6 @@ pub async fn save_settings(
             v.desktop_settings()
         })
         .await
-}
-
-/// Picks another vault directory in a folder dialog and switches to it
-/// (remembered for the next start). `None`: cancelled. Refused while
-/// `KEYWARD_VAULT` decides the vault.
-#[tauri::command]
-pub async fn choose_vault(
-    app: AppHandle,
-    vault: State<'_, VaultAccess>,
-) -> Result<Option<VaultLocation>, IpcError> {
-    if vault.location().map(|l| l.from_env).unwrap_or(false) {
-        return Err(IpcError::new(
-            "vault_from_env",
-            "KEYWARD_VAULT selects the vault: unset it to choose one here",
-        ));
-    }
-    let Some(dir) = ask_folder(&app, "Choose a vault folder").await? else {
-        return Ok(None);
-    };
-    // Open it once: this creates a new vault, or fails with the reason.
-    let probe = dir.clone();
-    run_with_timeout(move || Vault::open(VaultOptions::new(probe, Source::Desktop)).map(|_| ()))
-        .await?;
-    vault.switch_to(dir).map(Some)
 }
 
 /// What the app applied at start (waits for the start-up check to finish).

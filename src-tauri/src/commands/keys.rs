@@ -12,10 +12,13 @@ use keyward_core::crack::{import_warnings, WeakSecret};
 use keyward_core::crypto::Alg;
 use keyward_core::duration::{parse_duration, parse_positive};
 use keyward_core::keys::KeyKind;
+use keyward_core::vault::team::LastChange;
 use keyward_core::vault::{
-    ExportFormat, KeyDetail, KeyFilter, KeySummary, NewApiKey, NewSigningKey, PolicyChange, Rotated,
+    ExportFormat, KeyDetail, KeyFilter, KeySummary, NewApiKey, NewSigningKey, PolicyChange,
+    Rotated, SecretUse,
 };
 use keyward_core::SecretBytes;
+use keyward_core::Vault;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tauri::{AppHandle, State};
@@ -34,6 +37,16 @@ pub async fn list_keys(vault: State<'_, VaultAccess>) -> Result<Vec<KeySummary>,
 #[tauri::command]
 pub async fn show_key(vault: State<'_, VaultAccess>, id: String) -> Result<KeyDetail, IpcError> {
     vault.with_vault(move |v| v.show_key(&id)).await
+}
+
+/// Who changed a key last: a team vault's OpenBao document, or the audit
+/// log of a personal vault.
+#[tauri::command]
+pub async fn key_last_change(
+    vault: State<'_, VaultAccess>,
+    id: String,
+) -> Result<Option<LastChange>, IpcError> {
+    vault.with_vault(move |v| v.changed_last(&id)).await
 }
 
 /// The New key form.
@@ -323,6 +336,24 @@ pub async fn promote_key(
         .await
 }
 
+/// A transition that takes one version or all of them, a reason, and
+/// `force` for a version that signed recently (revoke, disable).
+type VersionChange =
+    fn(&mut Vault, &str, Option<u32>, &str, bool) -> keyward_core::Result<Vec<u32>>;
+
+async fn change_versions(
+    vault: &VaultAccess,
+    change: VersionChange,
+    id: String,
+    version: Option<u32>,
+    reason: String,
+    force: bool,
+) -> Result<Vec<u32>, IpcError> {
+    vault
+        .with_vault(move |v| change(v, &id, version, &reason, force))
+        .await
+}
+
 /// Revokes one version or every version (final).
 #[tauri::command]
 pub async fn revoke_key(
@@ -332,9 +363,7 @@ pub async fn revoke_key(
     reason: String,
     force: bool,
 ) -> Result<Vec<u32>, IpcError> {
-    vault
-        .with_vault(move |v| v.revoke_with(&id, version, &reason, force))
-        .await
+    change_versions(&vault, Vault::revoke_with, id, version, reason, force).await
 }
 
 /// Disables one version or every live one (reversible).
@@ -346,9 +375,7 @@ pub async fn disable_key(
     reason: String,
     force: bool,
 ) -> Result<Vec<u32>, IpcError> {
-    vault
-        .with_vault(move |v| v.disable(&id, version, &reason, force))
-        .await
+    change_versions(&vault, Vault::disable, id, version, reason, force).await
 }
 
 /// Enables disabled versions again.
@@ -437,17 +464,32 @@ pub async fn reveal_key(
     vault
         .with_vault(move |v| {
             let hide_after = v.desktop_settings()?.reveal_hide_seconds;
-            let secret = v.reveal(&id, version)?;
-            let text = secret.expose_str().map(str::to_string).ok_or_else(|| {
-                keyward_core::Error::invalid("not_text", "the secret is not text")
-            })?;
-            Ok(Revealed { text, hide_after })
+            let text = reveal_text(v, &id, version, SecretUse::Reveal)?;
+            Ok(Revealed {
+                text: text.to_string(),
+                hide_after,
+            })
         })
         .await
 }
 
+/// A version's secret as text (audited by the core as `key.reveal` or
+/// `key.copy`, as `used` says).
+fn reveal_text(
+    v: &mut Vault,
+    id: &str,
+    version: Option<u32>,
+    used: SecretUse,
+) -> keyward_core::Result<Zeroizing<String>> {
+    let secret = v.reveal_for(id, version, used)?;
+    let text = secret
+        .expose_str()
+        .ok_or_else(|| keyward_core::Error::invalid("not_text", "the secret is not text"))?;
+    Ok(Zeroizing::new(text.to_string()))
+}
+
 /// Copies a version's secret to the clipboard from Rust (audited as
-/// `key.reveal`) and clears it after the configured delay.
+/// `key.copy`) and clears it after the configured delay.
 #[tauri::command]
 pub async fn copy_key_secret(
     vault: State<'_, VaultAccess>,
@@ -458,12 +500,7 @@ pub async fn copy_key_secret(
     let (text, delay) = vault
         .with_vault(move |v| {
             let delay = v.desktop_settings()?.clipboard_clear_seconds;
-            let secret = v.reveal(&id, version)?;
-            let text =
-                Zeroizing::new(secret.expose_str().map(str::to_string).ok_or_else(|| {
-                    keyward_core::Error::invalid("not_text", "the secret is not text")
-                })?);
-            Ok((text, delay))
+            Ok((reveal_text(v, &id, version, SecretUse::Copy)?, delay))
         })
         .await?;
     clipboard.copy(text, Some(Duration::from_secs(u64::from(delay))))

@@ -7,3 +7,4 @@ pub mod app;
 pub mod audit;
 pub mod keys;
 pub mod tokens;
+pub mod vaults;

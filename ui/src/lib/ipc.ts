@@ -9,6 +9,7 @@ import type {
   AuditEvent,
   AuditExportFormat,
   AuditQuery,
+  BackendStatus,
   ChainReport,
   Copied,
   CrackTick,
@@ -19,6 +20,7 @@ import type {
   KeyDetail,
   KeyExportFormat,
   KeySummary,
+  LastChange,
   NewKeyForm,
   Policy,
   PolicyForm,
@@ -29,6 +31,7 @@ import type {
   SignForm,
   SignedTokenView,
   TokenReport,
+  VaultList,
   VaultLocation,
   VaultStatus,
   VerifyForm,
@@ -81,8 +84,16 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const vaultStatus = () => call<VaultStatus>("vault_status");
 export const getSettings = () => call<DesktopSettings>("get_settings");
 export const saveSettings = (settings: DesktopSettings) => call<DesktopSettings>("save_settings", { settings });
-/** Opens a folder dialog; null when cancelled. */
+/** Opens a folder dialog, adds the vault to the list and switches to it; null when cancelled. */
 export const chooseVault = () => call<VaultLocation | null>("choose_vault");
+/** The vaults the app knows and which one is open (never opens a vault). */
+export const listVaults = () => call<VaultList>("list_vaults");
+/** Switches to a vault of the list (remembered for the next start). */
+export const switchVault = (dir: string) => call<VaultLocation>("switch_vault", { dir });
+/** Removes a vault from the list (its files stay). */
+export const forgetVault = (dir: string) => call<VaultList>("forget_vault_entry", { dir });
+/** The open vault's backend: keychain, or OpenBao's address, seal state and leader. */
+export const backendStatus = () => call<BackendStatus>("backend_status");
 /** What the app applied at start (resolves once the start-up check is done). */
 export const startupDue = () => call<DueReport>("startup_due");
 export const dueReport = () => call<DueReport>("due_report");
@@ -95,6 +106,8 @@ export const scanPath = (path: string) => call<ScanReport>("scan_path", { path }
 /** Every key in the vault, without secrets. */
 export const listKeys = () => call<KeySummary[]>("list_keys");
 export const showKey = (id: string) => call<KeyDetail>("show_key", { id });
+/** Who changed a key last (a team vault's OpenBao document, or the audit log). */
+export const keyLastChange = (id: string) => call<LastChange | null>("key_last_change", { id });
 export const createKey = (form: NewKeyForm) => call<CreatedKey>("create_key", { form });
 export const importKey = (form: ImportForm) => call<CreatedKey>("import_key", { form });
 export const rotateKey = (id: string, grace: string | null, stage: boolean) =>

@@ -329,13 +329,18 @@ pub struct InitReport {
 }
 
 /// The status the desktop shows for a vault's backend.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct BackendStatus {
     /// `keychain` or `openbao`.
     pub kind: String,
     pub addr: Option<String>,
     pub team: Option<String>,
     pub sealed: Option<bool>,
+    /// The server's version (`2.7.2`), when it answered.
+    pub version: Option<String>,
+    /// Whether the server runs in HA mode (Raft); `false`: a single node
+    /// that is its own leader.
+    pub ha_enabled: Option<bool>,
     /// The active node's address (HA/Raft), when the server says.
     pub leader: Option<String>,
     pub is_self_leader: Option<bool>,
@@ -531,6 +536,8 @@ pub fn status(dir: &Path) -> BackendStatus {
                 addr: None,
                 team: None,
                 sealed: None,
+                version: None,
+                ha_enabled: None,
                 leader: None,
                 is_self_leader: None,
                 reachable: KeychainStore::new("probe").probe().is_ok(),
@@ -543,6 +550,8 @@ pub fn status(dir: &Path) -> BackendStatus {
                 addr: None,
                 team: None,
                 sealed: None,
+                version: None,
+                ha_enabled: None,
                 leader: None,
                 is_self_leader: None,
                 reachable: false,
@@ -555,6 +564,8 @@ pub fn status(dir: &Path) -> BackendStatus {
         addr: Some(config.addr.clone()),
         team: Some(config.team.clone()),
         sealed: None,
+        version: None,
+        ha_enabled: None,
         leader: None,
         is_self_leader: None,
         reachable: false,
@@ -578,6 +589,7 @@ pub fn status(dir: &Path) -> BackendStatus {
         Ok(v) => {
             s.reachable = true;
             s.sealed = v.get("sealed").and_then(Value::as_bool);
+            s.version = v.get("version").and_then(Value::as_str).map(str::to_string);
             if s.sealed == Some(true) {
                 s.error = Some(format!(
                     "OpenBao at {} is sealed: unseal it (bao operator unseal) and retry",
@@ -597,6 +609,7 @@ pub fn status(dir: &Path) -> BackendStatus {
             .filter(|a| !a.is_empty())
             .map(str::to_string);
         s.is_self_leader = v.get("is_self").and_then(Value::as_bool);
+        s.ha_enabled = v.get("ha_enabled").and_then(Value::as_bool);
     }
     s
 }

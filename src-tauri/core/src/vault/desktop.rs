@@ -22,7 +22,7 @@ use crate::jwt::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use ts_rs::TS;
 
 /// The settings file, beside `vault.db`.
@@ -154,43 +154,7 @@ pub fn read_settings(dir: &Path) -> Result<DesktopSettings> {
     }
 }
 
-/// Where the desktop app remembers the vault the user chose
-/// (`$XDG_CONFIG_HOME/keyward/desktop.json` and the platform equivalents).
-pub fn chosen_vault_file() -> Option<PathBuf> {
-    let base = if cfg!(windows) {
-        std::env::var_os("APPDATA").map(PathBuf::from)
-    } else if cfg!(target_os = "macos") {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Application Support"))
-    } else {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-    };
-    base.map(|b| b.join("keyward").join("desktop.json"))
-}
-
-/// The vault directory the user last chose in the app, if any.
-pub fn chosen_vault() -> Option<PathBuf> {
-    let bytes = std::fs::read(chosen_vault_file()?).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("vault")?.as_str().map(PathBuf::from)
-}
-
-/// Remembers `dir` as the vault to open next time.
-pub fn remember_vault(dir: &Path) -> Result<()> {
-    let file = chosen_vault_file()
-        .ok_or_else(|| Error::Io("cannot find a configuration directory".into()))?;
-    if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::Io(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    let text = serde_json::to_string_pretty(&json!({"vault": dir.display().to_string()}))
-        .unwrap_or_default();
-    write_atomically(&file, text.as_bytes())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::rename(&tmp, path))

@@ -10,6 +10,7 @@
 pub mod audit_log;
 pub mod check;
 pub mod desktop;
+pub mod known;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;

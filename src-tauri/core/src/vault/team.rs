@@ -61,14 +61,27 @@ impl TeamState {
     }
 }
 
-/// Who changed a key last (from its document in OpenBao).
-#[derive(Debug, Clone, Serialize)]
+/// Who changed a key last.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct LastChange {
     pub key_id: String,
     pub by: Option<String>,
     pub at: Option<String>,
-    /// The document's KV v2 version.
+    /// The document's KV v2 version (0 when `source` is the audit log).
+    #[ts(type = "number")]
     pub version: u64,
+    /// Where this comes from.
+    pub source: ChangeSource,
+}
+
+/// Where a [`LastChange`] was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeSource {
+    /// The key's document in OpenBao (team vaults): the team's view.
+    Openbao,
+    /// This vault's audit log (personal vaults).
+    Audit,
 }
 
 /// What a pull brought in.
@@ -453,6 +466,35 @@ impl Vault {
                         version: r.get::<_, i64>(0)? as u64,
                         by: r.get(1)?,
                         at: r.get(2)?,
+                        source: ChangeSource::Openbao,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Who changed a key last, for the desktop's key page: a team vault's
+    /// document, else the last successful change in the audit log (reveals,
+    /// exports and token use are reads, not changes).
+    pub fn changed_last(&self, id: &str) -> Result<Option<LastChange>> {
+        if self.is_team() {
+            return self.last_change(id);
+        }
+        let key = resolve(&self.conn, id)?;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT actor, at FROM audit WHERE key_id = ?1 AND outcome = 'success'
+                   AND action NOT IN ('key.reveal', 'key.copy', 'key.export', 'token.sign', 'token.verify', 'token.revoke')
+                 ORDER BY seq DESC LIMIT 1",
+                [&key.id],
+                |r| {
+                    Ok(LastChange {
+                        key_id: key.id.clone(),
+                        by: r.get(0)?,
+                        at: r.get(1)?,
+                        version: 0,
+                        source: ChangeSource::Audit,
                     })
                 },
             )

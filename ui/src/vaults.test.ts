@@ -1,0 +1,165 @@
+// The vault switcher, the backend status block and the key page's
+// "changed last by" line, against a mocked backend (`mockIPC` answers with
+// the shapes the Rust commands return).
+
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { cleanup, render, screen, waitFor } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import BackendStatus from "./components/BackendStatus.svelte";
+import KeyDetailScreen from "./components/KeyDetailScreen.svelte";
+import VaultSwitcher from "./components/VaultSwitcher.svelte";
+import { DEFAULT_SETTINGS } from "./lib/app.svelte";
+import { backendView, changedLastText, leaderText, vaultLabel } from "./lib/vaults";
+import type { BackendStatus as Status, KeyDetail, KnownVault, VaultList } from "./lib/types";
+
+const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
+const TEAM: KnownVault = { dir: "/home/u/vaults/payments", kind: "team", team: "payments", addr: "http://127.0.0.1:8200", default: false, error: null };
+const LIST: VaultList = { vaults: [PERSONAL, TEAM], open: PERSONAL.dir, from_env: false };
+
+const KEYCHAIN: Status = {
+  kind: "keychain", addr: null, team: null, sealed: null, version: null, ha_enabled: null,
+  leader: null, is_self_leader: null, reachable: true, error: null,
+};
+const BAO: Status = {
+  kind: "openbao", addr: "http://127.0.0.1:8200", team: "payments", sealed: false, version: "2.7.2",
+  ha_enabled: true, leader: "http://127.0.0.1:8200", is_self_leader: true, reachable: true, error: null,
+};
+
+function backend(handlers: Record<string, (a: Record<string, unknown>) => unknown>) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    const h = handlers[cmd];
+    if (h) return h(a);
+    if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
+    throw new Error(`unexpected command ${cmd}`);
+  });
+  return calls;
+}
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+describe("naming and wording", () => {
+  test("vault labels say personal or team", () => {
+    expect(vaultLabel(PERSONAL)).toBe("Personal");
+    expect(vaultLabel({ ...PERSONAL, default: false, dir: "/x/work" })).toBe("Personal · work");
+    expect(vaultLabel(TEAM)).toBe("Team payments");
+    expect(vaultLabel({ ...TEAM, team: null, error: "bad team.json" })).toMatch(/unreadable/);
+  });
+
+  test("the leader line covers HA, a single node and an unreachable server", () => {
+    expect(leaderText(BAO)).toBe("http://127.0.0.1:8200 (this server)");
+    expect(leaderText({ ...BAO, is_self_leader: false, leader: "http://10.0.0.2:8200" })).toBe("http://10.0.0.2:8200");
+    expect(leaderText({ ...BAO, ha_enabled: false, leader: null })).toMatch(/single node/);
+    expect(leaderText({ ...BAO, reachable: false })).toBe("unknown");
+  });
+
+  test("an unreachable or sealed server says what to do", () => {
+    const down = backendView({ ...BAO, reachable: false, sealed: null, error: "OpenBao at http://127.0.0.1:8200 is unreachable: start it" });
+    expect(down.tone).toBe("danger");
+    expect(down.problem).toMatch(/start it/);
+    const sealed = backendView({ ...BAO, sealed: true, error: "OpenBao at x is sealed: unseal it (bao operator unseal) and retry" });
+    expect(sealed.title).toBe("OpenBao sealed");
+    expect(sealed.rows.find((r) => r.id === "seal")?.value).toBe("Sealed");
+    expect(backendView(KEYCHAIN).rows).toEqual([]);
+  });
+
+  test("changed last by names the actor and the time", () => {
+    const line = changedLastText({ key_id: "k_1", by: "alice", at: "2026-03-01T12:00:00Z", version: 3, source: "openbao" });
+    expect(line).toMatch(/^changed last by alice at /);
+    expect(line).toContain("2026");
+    expect(changedLastText(null)).toBeNull();
+  });
+});
+
+describe("vault switcher", () => {
+  test("lists personal and team vaults, marks the open one, and switches from the keyboard", async () => {
+    backend({ backend_status: () => KEYCHAIN });
+    const onswitch = vi.fn();
+    const user = userEvent.setup();
+    render(VaultSwitcher, { props: { list: LIST, onswitch, onadd: () => {} } });
+    const select = screen.getByTestId("vault-select") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Personal", "Team payments"]);
+    expect(select.value).toBe(PERSONAL.dir);
+    expect(screen.getByLabelText("Vault")).toBe(select);
+    expect(await screen.findByTestId("keychain-status")).toHaveAttribute("data-reachable", "true");
+
+    select.focus();
+    await user.keyboard("{ArrowDown}");
+    await user.selectOptions(select, TEAM.dir);
+    expect(onswitch).toHaveBeenCalledWith(TEAM.dir);
+  });
+
+  test("KEYWARD_VAULT locks the switcher and hides Add", async () => {
+    backend({ backend_status: () => KEYCHAIN });
+    render(VaultSwitcher, { props: { list: { ...LIST, from_env: true }, onswitch: () => {}, onadd: () => {} } });
+    expect(screen.getByTestId("vault-select")).toBeDisabled();
+    expect(screen.getByText("from KEYWARD_VAULT")).toBeInTheDocument();
+    expect(screen.queryByTestId("vault-add")).toBeNull();
+  });
+});
+
+describe("backend status", () => {
+  test("a team vault shows address, seal, leader and version, and refreshes on demand", async () => {
+    let sealed = false;
+    const calls = backend({ backend_status: () => ({ ...BAO, sealed, error: sealed ? "OpenBao at http://127.0.0.1:8200 is sealed: unseal it (bao operator unseal) and retry" : null }) });
+    const user = userEvent.setup();
+    render(BackendStatus, { props: { open: TEAM.dir } });
+    expect(await screen.findByTestId("backend-addr")).toHaveTextContent("http://127.0.0.1:8200");
+    expect(screen.getByTestId("backend-seal")).toHaveTextContent("Unsealed");
+    expect(screen.getByTestId("backend-leader")).toHaveTextContent("http://127.0.0.1:8200 (this server)");
+    expect(screen.getByTestId("backend-version")).toHaveTextContent("2.7.2");
+    expect(screen.queryByTestId("backend-error")).toBeNull();
+
+    sealed = true;
+    await user.click(screen.getByRole("button", { name: "Refresh the backend status" }));
+    await waitFor(() => expect(screen.getByTestId("backend-seal")).toHaveTextContent("Sealed"));
+    expect(screen.getByTestId("backend-error")).toHaveTextContent("bao operator unseal");
+    expect(screen.getByTestId("backend-status")).toHaveAttribute("data-sealed", "true");
+    expect(calls.filter((c) => c.cmd === "backend_status")).toHaveLength(2);
+  });
+
+  test("an unreachable server is shown with the reason", async () => {
+    backend({
+      backend_status: () => ({ ...BAO, reachable: false, sealed: null, leader: null, ha_enabled: null, version: null, error: "cannot reach OpenBao at http://127.0.0.1:8200 (connection refused): start it or check --addr" }),
+    });
+    render(BackendStatus, { props: { open: TEAM.dir } });
+    expect(await screen.findByTestId("backend-title")).toHaveTextContent("OpenBao unreachable");
+    expect(screen.getByTestId("backend-error")).toHaveTextContent("connection refused");
+    expect(screen.getByTestId("backend-leader")).toHaveTextContent("unknown");
+  });
+});
+
+describe("key page", () => {
+  const DETAIL: KeyDetail = {
+    id: "k_1", name: "billing", kind: "api", alg: null, state: "active", version: 1,
+    created_at: "2026-03-01T12:00:00Z", expires_at: null, scopes: [], prefix: "kw", last4: "ab12", note: null,
+    grace_until: null, last_used_at: null, destroy_at: null, public_only: false,
+    policy: { auto_rotate: null, grace: null, max_token_ttl: null }, next_rotation_at: null, custody: null,
+    versions: [],
+  };
+
+  test("says who changed the key last, from the team document", async () => {
+    backend({
+      show_key: () => structuredClone(DETAIL),
+      key_last_change: (a) => ({ key_id: a.id, by: "alice", at: "2026-03-01T12:00:00Z", version: 4, source: "openbao" }),
+    });
+    render(KeyDetailScreen, { props: { id: "k_1" } });
+    const line = await screen.findByTestId("detail-last-change");
+    expect(line).toHaveTextContent(/changed last by alice at .*2026/);
+    expect(line).toHaveAttribute("data-source", "openbao");
+    expect(line.title).toMatch(/OpenBao \(version 4\)/);
+  });
+
+  test("no line when nothing is known", async () => {
+    backend({ show_key: () => structuredClone(DETAIL), key_last_change: () => null });
+    render(KeyDetailScreen, { props: { id: "k_1" } });
+    await screen.findByTestId("detail-name");
+    expect(screen.queryByTestId("detail-last-change")).toBeNull();
+  });
+});
