@@ -1,4 +1,5 @@
-//! At start the app applies what is due — overdue automatic rotations and
+//! At start the app opens the vault's session (recorded as `vault.open`),
+//! applies what is due — overdue automatic rotations and
 //! scheduled destructions (`key due --apply`, audited with the actor
 //! `system`) — on a worker thread, says so in an OS notification, and keeps
 //! the report for the UI's banner ([`StartupDue::wait`]).
@@ -50,7 +51,13 @@ impl StartupDue {
             .name("keyward-startup-due".into())
             .spawn(move || {
                 let result = location.and_then(|l| {
-                    let mut v = Vault::open(VaultOptions::new(l.dir, Source::Desktop))?;
+                    // The session's `vault.open` (its failure is recorded
+                    // too); the due check then goes on as it would anyway.
+                    let mut v =
+                        match Vault::open_session(VaultOptions::new(&l.dir, Source::Desktop)) {
+                            Ok(v) => v,
+                            Err(_) => Vault::open(VaultOptions::new(l.dir, Source::Desktop))?,
+                        };
                     Ok(v.apply_due_now()?)
                 });
                 if let Ok(report) = &result {

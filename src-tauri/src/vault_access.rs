@@ -83,6 +83,7 @@ impl VaultAccess {
         if let Ok(mut l) = self.location.write() {
             *l = Ok(loc.clone());
         }
+        record_session_open(loc.dir.clone());
         Ok(loc)
     }
 
@@ -99,6 +100,18 @@ impl VaultAccess {
         })
         .await
     }
+}
+
+/// Opens the vault in `dir` for a new session of the app (at start, and
+/// after each switch) on a thread of its own: the core records `vault.open`,
+/// or its failure (keychain locked or unreachable, checkpoint key missing,
+/// OpenBao down). Nothing waits for it: commands open the vault themselves.
+pub fn record_session_open(dir: PathBuf) {
+    let _ = std::thread::Builder::new()
+        .name("keyward-vault-open".into())
+        .spawn(move || {
+            let _ = Vault::open_session(VaultOptions::new(dir, Source::Desktop));
+        });
 }
 
 /// Runs `job` on a fresh thread and waits for it at most [`TIMEOUT`].

@@ -108,7 +108,9 @@ fn list_filters_and_paging() {
     }
     v.json(&["key", "revoke", "k3", "--reason", "x"], 0);
     let all = v.json(&["audit", "list"], 0);
-    assert_eq!(all["events"].as_array().unwrap().len(), 6);
+    // vault.create, five key.create, one key.revoke.
+    assert_eq!(all["events"].as_array().unwrap().len(), 7);
+    assert_eq!(all["events"][0]["action"], "vault.create");
     let revokes = v.json(&["audit", "list", "--action", "key.revoke"], 0);
     assert_eq!(revokes["events"].as_array().unwrap().len(), 1);
     let k3 = v.json(&["audit", "list", "--key", "k3"], 0);
@@ -157,4 +159,128 @@ fn tampering_with_the_database_fails_audit_verify_and_vault_check() {
 
 fn rusqlite_open(p: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(p).unwrap()
+}
+
+fn actions(v: &TestVault) -> Vec<(String, String)> {
+    v.json(&["audit", "list"], 0)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn vault_check_is_recorded_with_counts_and_never_hides_a_truncation() {
+    let v = TestVault::new();
+    for i in 0..4 {
+        v.json(
+            &["key", "new", "--kind", "api", "--name", &format!("k{i}")],
+            0,
+        );
+    }
+    v.json(&["vault", "check"], 0);
+    let last = v.json(&["audit", "list", "--reverse", "--limit", "1"], 0)["events"][0].clone();
+    assert_eq!(last["action"], "vault.check", "{last}");
+    assert_eq!(last["outcome"], "success");
+    assert_eq!(last["source"], "cli");
+    assert_eq!(last["details"]["problems"], serde_json::json!({}));
+    // Cut off the newest events (#4..#6) as an attacker with the file would.
+    let db = rusqlite_open(&v.dir().join("vault.db"));
+    db.execute_batch("DELETE FROM audit WHERE seq >= 4")
+        .unwrap();
+    drop(db);
+    // Changes, reveals and checks go on; the log grows past #6 again.
+    for i in 0..3 {
+        let c = v.json(&["vault", "check"], 1);
+        assert!(
+            c["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["kind"] == "audit_chain" && p["repairable"] == false),
+            "round {i}: {c}"
+        );
+        let id = v.json(
+            &["key", "new", "--kind", "api", "--name", &format!("late{i}")],
+            0,
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        v.run(&["key", "reveal", &id], 0);
+        let r = v.json(&["audit", "verify"], 1);
+        assert_eq!(r["first_broken"]["seq"], 6, "round {i}: {r}");
+    }
+    v.json(&["vault", "check", "--repair"], 1);
+    let r = v.json(&["audit", "verify"], 1);
+    assert!(
+        r["first_broken"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("removed or rewritten"),
+        "{r}"
+    );
+    let checks: Vec<(String, String)> = actions(&v)
+        .into_iter()
+        .filter(|(a, _)| a == "vault.check")
+        .collect();
+    assert_eq!(checks.len(), 4, "one event per vault check: {checks:?}");
+    assert!(checks.iter().all(|(_, o)| o == "failure"), "{checks:?}");
+}
+
+#[test]
+fn a_killed_export_leaves_no_partial_file() {
+    let v = TestVault::new();
+    v.json(&["key", "new", "--kind", "api", "--name", "a"], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("log.json");
+    let status = v
+        .cmd(&[
+            "audit",
+            "export",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("KEYWARD_FAILPOINT", "export.before_rename")
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success());
+    assert!(!out.exists(), "a partial export was left at --out");
+    // The next export writes the whole file there.
+    v.run(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(doc["checkpoints"].as_array().is_some_and(|c| !c.is_empty()));
+    // A directory that does not exist is bad input, and leaves nothing.
+    let nowhere = dir.path().join("missing").join("log.json");
+    v.run(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(!dir.path().join("missing").exists());
 }

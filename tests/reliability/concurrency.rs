@@ -60,6 +60,8 @@ fn four_writers_and_a_reader_lose_nothing() {
     let next = AtomicUsize::new(0);
     let done = AtomicBool::new(false);
     let reads = AtomicUsize::new(0);
+    // Every `vault check` the reader runs writes one `vault.check` event.
+    let checks_run = AtomicUsize::new(0);
     let seed = Rng::from_env("KEYWARD_CONCURRENCY_SEED").0;
     let start = Instant::now();
     std::thread::scope(|scope| {
@@ -213,7 +215,7 @@ fn four_writers_and_a_reader_lose_nothing() {
             }));
         }
         // The reader: lists, verifies keys, the chain and the vault meanwhile.
-        let (v, issued, done, reads) = (&v, &issued, &done, &reads);
+        let (v, issued, done, reads, checks_run) = (&v, &issued, &done, &reads, &checks_run);
         let (session, daemon_crashes) = (&session, &daemon_crashes);
         let reader = scope.spawn(move || {
             let mut rng = Rng(seed ^ 0x5555);
@@ -227,6 +229,8 @@ fn four_writers_and_a_reader_lose_nothing() {
                     vec!["audit", "verify"],
                     vec!["--json", "vault", "check"],
                 ] {
+                    let is_check = args.contains(&"check");
+                    checks_run.fetch_add(usize::from(is_check), Ordering::Relaxed);
                     let mut out = v.output(&args);
                     if out.status.code() == Some(3) {
                         // gnome-keyring-daemon aborts now and then under many
@@ -249,6 +253,7 @@ fn four_writers_and_a_reader_lose_nothing() {
                             daemon_crashes.fetch_add(usize::from(revived), Ordering::Relaxed);
                             continue;
                         }
+                        checks_run.fetch_add(usize::from(is_check), Ordering::Relaxed);
                         out = v.output(&args);
                     }
                     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -297,6 +302,23 @@ fn four_writers_and_a_reader_lose_nothing() {
     });
     let elapsed = start.elapsed();
     let t = tally.into_inner().unwrap();
+    // Each reader `vault check` is one `vault.check` event (success, or
+    // failure when it found an intent a crashed keychain left); only a
+    // check the keychain daemon's crash cut short may have written none.
+    let checks_run = checks_run.into_inner();
+    let check_events: usize = v
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'vault.check'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize;
+    if daemon_crashes.load(Ordering::Relaxed) == 0 {
+        assert_eq!(check_events, checks_run, "vault.check events");
+    } else {
+        assert!(check_events <= checks_run, "{check_events} > {checks_run}");
+    }
     let mut session = session.into_inner().unwrap();
     v.check_or_repair_in(&mut session, "after the concurrent run");
     let daemon_crashes = daemon_crashes.into_inner();

@@ -31,7 +31,8 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// A new vault, created (database and audit checkpoint) by `vault info`.
+    /// A new vault, created (database, `vault.create` event and audit
+    /// checkpoint) by `vault info`.
     pub fn new() -> Vault {
         let v = Vault::uncreated();
         v.ok(&["vault", "info"]);
@@ -724,6 +725,30 @@ impl Vault {
         let mut v = Vault::uncreated();
         v.env = session.env();
         v.ok(&["vault", "info"]);
+        v
+    }
+
+    /// A new vault in `session`, created (by `vault info`) while the
+    /// keychain was unreachable: its first audit checkpoint, and the
+    /// keychain's checkpoint MAC key, are made by its first commit.
+    pub fn created_without_keychain(session: &Session) -> Vault {
+        let mut v = Vault::uncreated();
+        v.env = session.env();
+        let out = v
+            .command(&["vault", "info"])
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/keyward-test-bus",
+            )
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "vault info without a keychain: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!v.dir.join("audit.checkpoint").exists());
         v
     }
 }

@@ -33,12 +33,13 @@ impl Fx {
         }
     }
 
+    /// Opens the vault (its first open creates it: event #1 is `vault.create`).
     fn vault(&self) -> Vault {
         Vault::open(VaultOptions::new(&self.path, Source::Cli).with_clock(self.clock.clone()))
             .unwrap()
     }
 
-    /// A vault with `n` key events, one hour apart.
+    /// A vault with `n` key events (#2..#n+1, after `vault.create`), one hour apart.
     fn filled(n: usize) -> Fx {
         let fx = Fx::new();
         let mut v = fx.vault();
@@ -73,7 +74,7 @@ fn an_untouched_chain_verifies() {
     let fx = Fx::filled(5);
     let r = fx.vault().audit_verify().unwrap();
     assert!(r.intact, "{r:?}");
-    assert_eq!(r.events, 5);
+    assert_eq!(r.events, 6);
 }
 
 #[test]
@@ -142,7 +143,7 @@ fn truncating_the_newest_events_is_caught_by_the_checkpoint() {
     let fx = Fx::filled(5);
     fx.sql("DELETE FROM audit WHERE seq >= 4");
     let (_, why) = fx.broken_at().expect("truncation not detected");
-    assert!(why.contains("#5") && why.contains("removed"), "{why}");
+    assert!(why.contains("#6") && why.contains("removed"), "{why}");
     // vault check reports it too, as not repairable.
     let report = fx.vault().check(false).unwrap();
     assert!(!report.consistent);
@@ -232,17 +233,18 @@ fn archiving_keeps_the_chain_verifiable_across_the_cut() {
     let fx = Fx::filled(10);
     let mut v = fx.vault();
     let pubkey = v.audit_public_key().unwrap();
-    // Events are at 00:00..09:00 on Jan 1; the clock is at 10:00. Archive those older than 5h.
+    // Events are at 00:00 (vault.create and key-0)..09:00 on Jan 1; the
+    // clock is at 10:00. Archive those older than 5h: #1..#6.
     let mut file = Vec::new();
     let s = v.audit_archive(Duration::hours(5), &mut file).unwrap();
-    assert_eq!((s.archived, s.up_to_seq), (5, Some(5)));
+    assert_eq!((s.archived, s.up_to_seq), (6, Some(6)));
     let r = v.audit_verify().unwrap();
     assert!(r.intact, "{r:?}");
     let left = v.audit_list(&AuditFilter::default()).unwrap();
-    assert_eq!(left.first().unwrap().seq, 6);
+    assert_eq!(left.first().unwrap().seq, 7);
     assert_eq!(left.last().unwrap().action, "audit.archive");
     let offline = verify_file(&mut file.as_slice(), &pubkey).unwrap();
-    assert!(offline.intact && offline.last_seq == Some(5), "{offline:?}");
+    assert!(offline.intact && offline.last_seq == Some(6), "{offline:?}");
     // New events chain on; a forged base is caught.
     v.create_api_key(NewApiKey {
         name: "after".into(),
@@ -276,7 +278,8 @@ fn list_filters_by_key_action_time_and_text() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(since.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    // key-2 and key-3 (#4, #5: #1 is vault.create).
+    assert_eq!(since.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     let grep = v
         .audit_list(&AuditFilter {
             grep: Some("KEY-5".into()),
@@ -379,10 +382,23 @@ fn recomputed_plain_hashes_are_caught_by_the_keyed_checkpoint() {
     }
     drop(c);
     let (seq, why) = fx.broken_at().expect("recomputed chain accepted");
-    assert_eq!(seq, 5, "{why}");
+    assert_eq!(seq, 6, "{why}");
+    assert!(why.contains("differs from the checkpoint"), "{why}");
+    // Appending after the rewrite (a key, a vault check) does not move the
+    // checkpoint onto the rewritten chain.
+    fx.vault()
+        .create_api_key(NewApiKey {
+            name: "after".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let report = fx.vault().check(false).unwrap();
+    assert!(!report.consistent, "{report:?}");
+    let (seq, why) = fx.broken_at().expect("rewrite hidden by later appends");
+    assert_eq!(seq, 6, "{why}");
     assert!(why.contains("differs from the checkpoint"), "{why}");
     // Rewriting the checkpoint too, without the MAC key, is caught.
-    let forged = serde_json::json!({"seq": 5, "hash": last, "mac": "00".repeat(32)});
+    let forged = serde_json::json!({"seq": 6, "hash": last, "mac": "00".repeat(32)});
     std::fs::write(fx.path.join("audit.checkpoint"), forged.to_string()).unwrap();
     let (_, why) = fx.broken_at().expect("forged checkpoint accepted");
     assert!(why.contains("valid MAC"), "{why}");
@@ -393,4 +409,245 @@ fn recomputed_plain_hashes_are_caught_by_the_keyed_checkpoint() {
         r.intact && r.anchor.as_deref().is_some_and(|a| a.contains("verified")),
         "{r:?}"
     );
+}
+
+/// The checkpoint file's bytes.
+fn checkpoint_bytes(fx: &Fx) -> Vec<u8> {
+    std::fs::read(fx.path.join("audit.checkpoint")).unwrap()
+}
+
+fn last_event(v: &Vault) -> keyward_core::audit::AuditEvent {
+    v.audit_list(&AuditFilter {
+        newest_first: true,
+        limit: Some(1),
+        ..Default::default()
+    })
+    .unwrap()
+    .remove(0)
+}
+
+/// The newest events cut off by raw SQL stay reported however many events
+/// are appended afterwards — ordinary key operations and `vault check`
+/// itself — even once the log has grown past the checkpointed event again:
+/// no append moves a checkpoint the database no longer matches.
+#[test]
+fn appending_after_a_truncation_never_hides_it() {
+    let fx = Fx::filled(5);
+    let anchored = checkpoint_bytes(&fx);
+    // The checkpoint names #6; the log now ends at #3.
+    fx.sql("DELETE FROM audit WHERE seq >= 4");
+    let mut v = fx.vault();
+    let report = v.check(false).unwrap();
+    assert!(!report.consistent);
+    let check = last_event(&v);
+    assert_eq!(
+        (check.action.as_str(), check.outcome.as_str()),
+        ("vault.check", "failure")
+    );
+    assert_eq!(check.details["problems"]["audit_chain"], 1, "{check:?}");
+    for i in 0..4 {
+        let k = v
+            .create_api_key(NewApiKey {
+                name: format!("later-{i}"),
+                ..Default::default()
+            })
+            .unwrap();
+        v.reveal(&k.id, None).unwrap();
+        let report = v.check(false).unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.kind == "audit_chain" && !p.repairable),
+            "round {i}: {report:?}"
+        );
+        let chain = v.audit_verify().unwrap();
+        let broken = chain.first_broken.expect("truncation hidden");
+        assert_eq!(broken.seq, 6, "round {i}: {broken:?}");
+        assert_eq!(
+            checkpoint_bytes(&fx),
+            anchored,
+            "round {i}: checkpoint moved"
+        );
+    }
+    // The log has grown well past #6: a new handle sees the same.
+    assert!(v.audit_list(&AuditFilter::default()).unwrap().len() > 10);
+    drop(v);
+    let (seq, why) = fx.broken_at().expect("truncation hidden");
+    assert_eq!(seq, 6);
+    assert!(why.contains("removed or rewritten"), "{why}");
+    // Repair cannot make the log whole: it stays reported.
+    let repaired = fx.vault().check(true).unwrap();
+    assert!(!repaired.consistent);
+    assert_eq!(checkpoint_bytes(&fx), anchored);
+}
+
+/// A deleted checkpoint file is not recreated by the next change (that
+/// would accept whatever the log says now); `vault check --repair` does it,
+/// recorded as a repair. Intact vaults keep their checkpoint moving.
+#[test]
+fn a_deleted_checkpoint_comes_back_only_through_repair() {
+    let fx = Fx::filled(2);
+    let before = checkpoint_bytes(&fx);
+    let mut v = fx.vault();
+    v.create_api_key(NewApiKey {
+        name: "moves".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_ne!(
+        checkpoint_bytes(&fx),
+        before,
+        "an intact chain's checkpoint advances"
+    );
+    std::fs::remove_file(fx.path.join("audit.checkpoint")).unwrap();
+    v.create_api_key(NewApiKey {
+        name: "after".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let report = v.check(false).unwrap();
+    assert_eq!(
+        report
+            .problems
+            .iter()
+            .map(|p| p.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["audit_checkpoint"]
+    );
+    assert!(!fx.path.join("audit.checkpoint").exists());
+    let repaired = v.check(true).unwrap();
+    assert!(repaired.consistent, "{repaired:?}");
+    let events = v.audit_list(&AuditFilter::default()).unwrap();
+    let tail: Vec<(&str, &str)> = events[events.len() - 3..]
+        .iter()
+        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("vault.check", "failure"),
+            ("vault.repair", "success"),
+            ("vault.check", "success")
+        ]
+    );
+    assert_eq!(events.last().unwrap().details["repaired"], 1);
+    assert!(v.audit_verify().unwrap().intact);
+}
+
+/// `vault.create` opens every log; `vault check` is one event with counts
+/// per kind of problem, never more.
+#[test]
+fn vault_create_and_vault_check_are_recorded() {
+    let fx = Fx::new();
+    let v = fx.vault();
+    let first = v.audit_list(&AuditFilter::default()).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (
+            first[0].seq,
+            first[0].action.as_str(),
+            first[0].source.as_str()
+        ),
+        (1, "vault.create", "cli")
+    );
+    assert_eq!(first[0].details["vault_id"], v.id());
+    // Opening again creates nothing.
+    drop(v);
+    let mut v = fx.vault();
+    assert_eq!(v.audit_list(&AuditFilter::default()).unwrap().len(), 1);
+    let report = v.check(false).unwrap();
+    assert!(report.consistent, "{report:?}");
+    let e = last_event(&v);
+    assert_eq!(
+        (e.action.as_str(), e.outcome.as_str()),
+        ("vault.check", "success")
+    );
+    assert_eq!(e.details["problems"], serde_json::json!({}));
+    assert_eq!(e.details["repair"], false);
+    assert!(v.audit_verify().unwrap().intact);
+}
+
+/// The desktop's session open is recorded; so is its failure once the
+/// database is readable (here: the checkpoint MAC key gone from the
+/// keychain), with the error's code.
+#[test]
+fn a_session_open_and_its_failure_are_recorded() {
+    use keyward_core::secrets::keychain::KeychainStore;
+    use keyward_core::secrets::SecretStore;
+    let fx = Fx::filled(1);
+    let open = || {
+        Vault::open_session(
+            VaultOptions::new(&fx.path, Source::Desktop).with_clock(fx.clock.clone()),
+        )
+    };
+    let v = open().unwrap();
+    let e = last_event(&v);
+    assert_eq!(
+        (e.action.as_str(), e.outcome.as_str(), e.source.as_str()),
+        ("vault.open", "success", "desktop")
+    );
+    let id = v.id().to_string();
+    drop(v);
+    let store = KeychainStore::new(&id);
+    let mac = store.get("audit/mac-key").unwrap().unwrap();
+    store.delete("audit/mac-key").unwrap();
+    let err = open().err().expect("opened without the checkpoint key");
+    assert_eq!(err.code(), "keychain_unavailable");
+    store.put("audit/mac-key", &mac).unwrap();
+    let v = fx.vault();
+    let e = last_event(&v);
+    assert_eq!(
+        (e.action.as_str(), e.outcome.as_str()),
+        ("vault.open", "failure")
+    );
+    assert_eq!(e.details["error"], "keychain_unavailable");
+    assert!(v.audit_verify().unwrap().intact);
+}
+
+/// A copy to the clipboard is its own action, not a reveal.
+#[test]
+fn a_copy_is_audited_as_key_copy() {
+    use keyward_core::vault::SecretUse;
+    let fx = Fx::new();
+    let mut v = fx.vault();
+    let k = v
+        .create_api_key(NewApiKey {
+            name: "copied".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let copied = v.reveal_for(&k.id, None, SecretUse::Copy).unwrap();
+    assert_eq!(copied.expose(), v.reveal(&k.id, None).unwrap().expose());
+    let actions: Vec<String> = v
+        .audit_list(&AuditFilter {
+            key_id: Some(k.id.clone()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["key.create", "key.copy", "key.reveal"]);
+}
+
+/// `audit export` to a file: complete or absent, never over an existing file.
+#[test]
+fn an_export_file_is_complete_or_absent() {
+    let fx = Fx::filled(2);
+    let mut v = fx.vault();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("log.jsonl");
+    let s = v.audit_export_file(ExportFormat::Jsonl, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count() as i64, s.events + s.checkpoints as i64);
+    let again = v.audit_export_file(ExportFormat::Json, &path).unwrap_err();
+    assert_eq!(again.code(), "unwritable_file");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // Nothing else is left beside it (no temporary file).
+    let names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [std::ffi::OsString::from("log.jsonl")]);
 }

@@ -476,11 +476,17 @@ fn every_change_is_audited_in_a_verifiable_chain() {
         .collect();
     assert_eq!(
         actions,
-        ["key.create", "key.rotate", "key.reveal", "key.revoke"]
+        [
+            "vault.create",
+            "key.create",
+            "key.rotate",
+            "key.reveal",
+            "key.revoke"
+        ]
     );
     let report = f.vault.audit_verify().unwrap();
     assert!(report.intact);
-    assert_eq!(report.events, 4);
+    assert_eq!(report.events, 5);
 }
 
 #[test]

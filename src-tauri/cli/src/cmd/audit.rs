@@ -206,10 +206,8 @@ pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
             let mut vault = ctx.open_vault()?;
             match out {
                 Some(path) => {
-                    let mut w = create(&path)?;
-                    let s = vault.audit_export(f, &mut w)?;
-                    w.flush()
-                        .map_err(|e| Error::Io(format!("cannot write {} ({e})", path.display())))?;
+                    // Complete or absent: never a partial file at `path`.
+                    let s = vault.audit_export_file(f, &path)?;
                     ctx.note(&format!(
                         "exported {} events with {} signed checkpoints to {}",
                         s.events,

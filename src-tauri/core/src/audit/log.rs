@@ -288,69 +288,101 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// One stored event with its links, as read back for checking.
+struct StoredEvent {
+    seq: i64,
+    at: String,
+    actor: String,
+    source: String,
+    action: String,
+    key_id: Option<String>,
+    version: Option<i64>,
+    outcome: String,
+    details: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+const STORED_COLUMNS: &str =
+    "seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash";
+
+impl StoredEvent {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+        Ok(StoredEvent {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            source: r.get(3)?,
+            action: r.get(4)?,
+            key_id: r.get(5)?,
+            version: r.get(6)?,
+            outcome: r.get(7)?,
+            details: r.get(8)?,
+            prev_hash: r.get(9)?,
+            hash: r.get(10)?,
+        })
+    }
+
+    /// Why this event does not follow `prev` at `expected_seq`, if it does not.
+    fn link_problem(&self, expected_seq: i64, prev: &[u8]) -> Option<String> {
+        let seq = self.seq;
+        if seq != expected_seq {
+            return Some(if seq > expected_seq {
+                format!("events #{expected_seq}..#{} are missing (deleted)", seq - 1)
+            } else {
+                format!("event #{seq} is out of order")
+            });
+        }
+        if self.prev_hash != prev {
+            return Some(format!(
+                "event #{seq} does not follow event #{} (inserted, removed or reordered events)",
+                seq - 1
+            ));
+        }
+        let fields = ChainedFields {
+            seq,
+            at: &self.at,
+            actor: &self.actor,
+            source: &self.source,
+            action: &self.action,
+            key_id: self.key_id.as_deref(),
+            version: self.version,
+            outcome: &self.outcome,
+            details: &self.details,
+        };
+        if event_hash(prev, &fields).as_slice() != self.hash.as_slice() {
+            return Some(format!("event #{seq} was altered after it was written"));
+        }
+        None
+    }
+}
+
 /// Walks every event in order and recomputes the chain.
 pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
     let start = anchor(conn, genesis)?;
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, source, action, key_id, version, outcome, details, prev_hash, hash FROM audit ORDER BY seq",
-    )?;
+    let mut stmt = conn.prepare(&format!("SELECT {STORED_COLUMNS} FROM audit ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     let mut prev = start.hash;
     let mut expected_seq = start.seq + 1;
     let mut count = 0i64;
     let mut last_seq = None;
     while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let at: String = r.get(1)?;
-        let actor: String = r.get(2)?;
-        let source: String = r.get(3)?;
-        let action: String = r.get(4)?;
-        let key_id: Option<String> = r.get(5)?;
-        let version: Option<i64> = r.get(6)?;
-        let outcome: String = r.get(7)?;
-        let details: String = r.get(8)?;
-        let prev_hash: Vec<u8> = r.get(9)?;
-        let hash: Vec<u8> = r.get(10)?;
+        let ev = StoredEvent::read(r)?;
         count += 1;
-        let broken = |problem: String| ChainReport {
-            intact: false,
-            events: count,
-            last_seq,
-            first_broken: Some(BrokenLink { seq, problem }),
-            anchor: None,
-        };
-        if seq != expected_seq {
-            let problem = if seq > expected_seq {
-                format!("events #{expected_seq}..#{} are missing (deleted)", seq - 1)
-            } else {
-                format!("event #{seq} is out of order")
-            };
-            return Ok(broken(problem));
+        if let Some(problem) = ev.link_problem(expected_seq, &prev) {
+            return Ok(ChainReport {
+                intact: false,
+                events: count,
+                last_seq,
+                first_broken: Some(BrokenLink {
+                    seq: ev.seq,
+                    problem,
+                }),
+                anchor: None,
+            });
         }
-        if prev_hash != prev {
-            return Ok(broken(format!(
-                "event #{seq} does not follow event #{} (inserted, removed or reordered events)",
-                seq - 1
-            )));
-        }
-        let fields = ChainedFields {
-            seq,
-            at: &at,
-            actor: &actor,
-            source: &source,
-            action: &action,
-            key_id: key_id.as_deref(),
-            version,
-            outcome: &outcome,
-            details: &details,
-        };
-        if event_hash(&prev, &fields).as_slice() != hash.as_slice() {
-            return Ok(broken(format!(
-                "event #{seq} was altered after it was written"
-            )));
-        }
-        prev = hash;
-        last_seq = Some(seq);
+        last_seq = Some(ev.seq);
+        prev = ev.hash;
         expected_seq += 1;
     }
     Ok(ChainReport {
@@ -360,6 +392,56 @@ pub fn verify(conn: &Connection, genesis: &[u8]) -> Result<ChainReport> {
         first_broken: None,
         anchor: None,
     })
+}
+
+/// The end of the chain, `(seq, hash)`, when the stored events extend the
+/// chain position `(from_seq, from_hash)` (a checkpoint): that event is
+/// still there with that hash, or is the archive base or older, and every
+/// later event links to it intact. `None` when they do not: the newest
+/// events were removed or rewritten, or a later one was altered. Walks only
+/// the events after `from_seq`.
+pub fn extends(
+    conn: &Connection,
+    genesis: &[u8],
+    from_seq: i64,
+    from_hash: &[u8],
+) -> Result<Option<(i64, Vec<u8>)>> {
+    // One read transaction: the anchor, the checkpointed event and the
+    // events after it are one snapshot, whatever other processes append.
+    let tx = conn.unchecked_transaction()?;
+    let base = anchor(&tx, genesis)?;
+    let (mut prev, mut expected_seq) = if from_seq < base.seq {
+        // Archived since: the signed base (checked by `verify`) continues it.
+        (base.hash, base.seq + 1)
+    } else if from_seq == base.seq {
+        if base.hash != from_hash {
+            return Ok(None);
+        }
+        (base.hash, base.seq + 1)
+    } else {
+        let at: Option<Vec<u8>> = tx
+            .query_row("SELECT hash FROM audit WHERE seq = ?1", [from_seq], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if at.as_deref() != Some(from_hash) {
+            return Ok(None);
+        }
+        (from_hash.to_vec(), from_seq + 1)
+    };
+    let mut stmt = tx.prepare(&format!(
+        "SELECT {STORED_COLUMNS} FROM audit WHERE seq >= ?1 ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query([expected_seq])?;
+    while let Some(r) = rows.next()? {
+        let ev = StoredEvent::read(r)?;
+        if ev.link_problem(expected_seq, &prev).is_some() {
+            return Ok(None);
+        }
+        prev = ev.hash;
+        expected_seq += 1;
+    }
+    Ok(Some((expected_seq - 1, prev)))
 }
 
 /// Counts events.

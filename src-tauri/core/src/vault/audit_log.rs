@@ -47,10 +47,40 @@ impl Vault {
     /// ahead of the database, or one that does not match it, is a problem).
     /// Without the keychain's MAC key the checkpoint is left where it was.
     pub(crate) fn refresh_checkpoint(&self) {
-        let _ = self.anchor_checkpoint();
+        let _ = self.advance_checkpoint();
     }
 
-    /// Writes the keyed checkpoint of the chain's current end.
+    /// Moves the keyed checkpoint to the chain's current end, but only along
+    /// a chain that still extends it. A checkpoint that the database no
+    /// longer matches (newest events removed or rewritten, a forged or
+    /// deleted checkpoint file) is evidence: appending must not replace it,
+    /// or the next `audit verify` would find nothing wrong. It stays until
+    /// `vault check --repair` re-anchors it (a `vault.repair` event), or the
+    /// database is restored.
+    fn advance_checkpoint(&self) -> Result<()> {
+        let (key, created_now) = self.audit_mac_key_entry()?;
+        let cp = match checkpoint::read(&self.dir) {
+            Ok(Some(cp)) => cp,
+            // No checkpoint yet because the MAC key was only just made:
+            // this is the vault's first one.
+            Ok(None) if created_now => return self.anchor_checkpoint(),
+            // Deleted, unreadable or malformed: reported by `audit verify`.
+            Ok(None) | Err(_) => return Ok(()),
+        };
+        if !checkpoint::mac_ok(key.expose(), &self.vault_id, &cp) {
+            return Ok(());
+        }
+        let Some(hash) = crate::audit::log::from_hex(&cp.hash) else {
+            return Ok(());
+        };
+        match crate::audit::log::extends(&self.conn, &self.genesis, cp.seq, &hash)? {
+            Some((seq, end)) if seq > cp.seq => self.write_checkpoint(key, seq, &end),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the keyed checkpoint of the chain's current end, whatever the
+    /// checkpoint file says now (the first checkpoint, and repair).
     pub fn anchor_checkpoint(&self) -> Result<()> {
         let last: Option<(i64, Vec<u8>)> = self
             .conn
@@ -64,7 +94,11 @@ impl Vault {
             return Ok(());
         };
         let key = self.audit_mac_key()?;
-        let hash = hex(&hash);
+        self.write_checkpoint(key, seq, &hash)
+    }
+
+    fn write_checkpoint(&self, key: &SecretBytes, seq: i64, hash: &[u8]) -> Result<()> {
+        let hash = hex(hash);
         let mac = checkpoint::mac(key.expose(), &self.vault_id, seq, &hash);
         checkpoint::write(&self.dir, &Checkpoint { seq, hash, mac })
     }
@@ -72,11 +106,16 @@ impl Vault {
     /// The checkpoint MAC key from the keychain (cached for this process),
     /// created on first use.
     fn audit_mac_key(&self) -> Result<&SecretBytes> {
-        if let Some(k) = self.mac_key.get() {
-            return Ok(k);
+        Ok(self.audit_mac_key_entry()?.0)
+    }
+
+    /// The checkpoint MAC key, and whether this vault handle created it.
+    fn audit_mac_key_entry(&self) -> Result<(&SecretBytes, bool)> {
+        if let Some((k, created)) = self.mac_key.get() {
+            return Ok((k, *created));
         }
-        let key = match self.store.get(AUDIT_MAC_ENTRY)? {
-            Some(k) => k,
+        let (key, created) = match self.store.get(AUDIT_MAC_ENTRY)? {
+            Some(k) => (k, false),
             None => {
                 let recorded: bool = self.conn.query_row(
                     "SELECT EXISTS(SELECT 1 FROM meta WHERE k = 'audit_mac')",
@@ -96,10 +135,17 @@ impl Vault {
                     "INSERT OR IGNORE INTO meta (k, v) VALUES ('audit_mac', 'keychain')",
                     [],
                 )?;
-                k
+                (k, true)
             }
         };
-        Ok(self.mac_key.get_or_init(|| key))
+        let (k, created) = self.mac_key.get_or_init(|| (key, created));
+        Ok((k, *created))
+    }
+
+    /// Checks that the checkpoint MAC key is in the keychain (creating it
+    /// for a new vault), as a session open does.
+    pub(crate) fn check_audit_mac_key(&self) -> Result<()> {
+        self.audit_mac_key().map(|_| ())
     }
 
     /// The audit key's public half, creating the key on first use.
@@ -174,9 +220,68 @@ impl Vault {
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<ExportSummary> {
+        let summary = self.export_events(format, out)?;
+        self.record_export(format, &summary)?;
+        Ok(summary)
+    }
+
+    /// [`Vault::audit_export`] to a new file at `path`, which appears only
+    /// once complete and audited: the log goes to a temporary file beside
+    /// it (removed on error), the `audit.export` event is committed, and
+    /// only then is the file linked into place. A failed or killed export
+    /// leaves no partial file at `path`; an existing file is never replaced.
+    pub fn audit_export_file(
+        &mut self,
+        format: ExportFormat,
+        path: &std::path::Path,
+    ) -> Result<ExportSummary> {
+        let exists = || {
+            Error::invalid(
+                "unwritable_file",
+                format!("cannot create {}: it must not exist yet", path.display()),
+            )
+        };
+        if path.exists() {
+            return Err(exists());
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".keyward-audit-export-")
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::invalid(
+                    "unwritable_file",
+                    format!("cannot create {} ({e})", path.display()),
+                )
+            })?;
+        let io = |e: std::io::Error| Error::Io(format!("cannot write {} ({e})", path.display()));
+        let summary = {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            let summary = self.export_events(format, &mut out)?;
+            out.flush().map_err(io)?;
+            summary
+        };
+        tmp.as_file().sync_all().map_err(io)?;
+        self.record_export(format, &summary)?;
+        crate::failpoint::hit("export.before_rename");
+        tmp.persist_noclobber(path)
+            .map_err(|e| match e.error.kind() {
+                std::io::ErrorKind::AlreadyExists => exists(),
+                _ => io(e.error),
+            })?;
+        Ok(summary)
+    }
+
+    fn export_events(&self, format: ExportFormat, out: &mut dyn Write) -> Result<ExportSummary> {
         let mut sign = self.checkpoint_signer()?;
-        let summary = export::write(&self.conn, &self.vault_id, format, None, out, &mut sign)?;
-        drop(sign);
+        export::write(&self.conn, &self.vault_id, format, None, out, &mut sign)
+    }
+
+    fn record_export(&self, format: ExportFormat, summary: &ExportSummary) -> Result<()> {
         let tx = Transaction::immediate(&self.conn)?;
         let f = match format {
             ExportFormat::Csv => "csv",
@@ -190,8 +295,7 @@ impl Vault {
             Outcome::Success,
             json!({"format": f, "events": summary.events, "last_seq": summary.last_seq}),
         )?;
-        self.commit(tx)?;
-        Ok(summary)
+        self.commit(tx)
     }
 
     /// Moves the events older than `older_than` (a prefix of the chain) into
@@ -346,7 +450,7 @@ impl Vault {
                         cp.seq,
                         report.last_seq.unwrap_or(0)
                     )),
-                    Some(h) if hex(&h) != cp.hash => Some(format!("event #{} differs from the checkpoint recorded outside the database", cp.seq)),
+                    Some(h) if hex(&h) != cp.hash => Some(format!("event #{} differs from the checkpoint recorded outside the database: the events from #{} on were removed or rewritten", cp.seq, cp.seq)),
                     _ => None,
                 };
                 if let Some(problem) = problem {

@@ -107,6 +107,24 @@ pub struct Rotated {
     pub secret: Option<SecretBytes>,
 }
 
+/// Where a revealed secret goes: it decides the audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretUse {
+    /// Shown to the user (`key.reveal`).
+    Reveal,
+    /// Put on the clipboard by the desktop app (`key.copy`).
+    Copy,
+}
+
+impl SecretUse {
+    fn action(self) -> &'static str {
+        match self {
+            SecretUse::Reveal => "key.reveal",
+            SecretUse::Copy => "key.copy",
+        }
+    }
+}
+
 /// `key export --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -1068,12 +1086,24 @@ impl Vault {
         Ok(destroyed)
     }
 
-    /// Returns a version's secret (audited): the API key, the HMAC secret
-    /// (base64url), or the private key as PKCS#8 PEM.
+    /// Returns a version's secret (audited as `key.reveal`): the API key,
+    /// the HMAC secret (base64url), or the private key as PKCS#8 PEM.
     pub fn reveal(&mut self, id: &str, version: Option<u32>) -> Result<SecretBytes> {
+        self.reveal_for(id, version, SecretUse::Reveal)
+    }
+
+    /// [`Vault::reveal`] for the given use, audited as that use's action
+    /// (`key.reveal` or `key.copy`), failures included.
+    pub fn reveal_for(
+        &mut self,
+        id: &str,
+        version: Option<u32>,
+        used: SecretUse,
+    ) -> Result<SecretBytes> {
+        let action = used.action();
         let (key, v) = self.pick_version(id, version)?;
         self.refuse_non_exportable(&key)?;
-        let stored = self.load_secret(&key, &v, "key.reveal")?;
+        let stored = self.load_secret(&key, &v, action)?;
         let text = match key.kind {
             KeyKind::Api => stored,
             KeyKind::Signing => {
@@ -1087,7 +1117,7 @@ impl Vault {
                 }
             }
         };
-        self.audit_access("key.reveal", &key, v.version, json!({"name": key.name}))?;
+        self.audit_access(action, &key, v.version, json!({"name": key.name}))?;
         Ok(text)
     }
 

@@ -21,6 +21,7 @@ pub mod tokens;
 pub use check::{CheckReport, Problem};
 pub use lifecycle::{
     CreatedSigningKey, Export, ExportFormat, IssuedApiKey, NewApiKey, NewSigningKey, Rotated,
+    SecretUse,
 };
 pub use model::{KeyDetail, KeyFilter, KeySummary, Policy, VersionInfo};
 pub use policy::{DueItem, DueReport, PolicyChange};
@@ -116,8 +117,9 @@ pub struct Vault {
     actor: String,
     vault_id: String,
     genesis: Vec<u8>,
-    /// The audit checkpoint MAC key, read from the keychain once per process.
-    mac_key: std::cell::OnceCell<crate::SecretBytes>,
+    /// The audit checkpoint MAC key, read from the keychain once per
+    /// process, and whether this handle created it (the vault's first checkpoint).
+    mac_key: std::cell::OnceCell<(crate::SecretBytes, bool)>,
     /// A team vault's link to OpenBao (`team.json`); `None` for a personal vault.
     team: Option<team::TeamState>,
 }
@@ -145,7 +147,7 @@ impl Vault {
         ensure_dir(&dir)?;
         let db_path = dir.join("vault.db");
         let conn = db::open(&db_path)?;
-        let (vault_id, genesis) = init_meta(&conn)?;
+        let (vault_id, genesis, created) = init_meta(&conn, opts.source, opts.clock.as_ref())?;
         // A team vault keeps key material in OpenBao (vault/team.rs).
         let link = crate::team::TeamLink::attach(&dir)?.map(Arc::new);
         let store: Box<dyn SecretStore> = match (opts.store, &link) {
@@ -169,7 +171,48 @@ impl Vault {
             mac_key: std::cell::OnceCell::new(),
             team: link.map(team::TeamState::new),
         };
-        vault.team_pull(false)?;
+        if created {
+            // `vault.create` committed with the vault's first rows.
+            vault.refresh_checkpoint();
+        }
+        // The database is readable from here on: a failed open is recorded.
+        if let Err(e) = vault.team_pull(false) {
+            vault.record_failure("vault.open", None, &e);
+            return Err(e);
+        }
+        Ok(vault)
+    }
+
+    /// Opens the vault for a session of the desktop app (at start, or on a
+    /// switch to another vault) and records `vault.open`: the secret store
+    /// must answer and the audit checkpoint key must be there. A failure
+    /// once the database is readable (keychain locked, denied or
+    /// unreachable, checkpoint key missing) is recorded with its error code
+    /// and returned. The CLI does not record an open per command: every
+    /// change and every reveal is an event of its own, and logging each read
+    /// would turn reads into writes.
+    pub fn open_session(opts: VaultOptions) -> Result<Vault> {
+        let vault = Vault::open(opts)?;
+        let ready = vault
+            .store
+            .probe()
+            .and_then(|_| vault.check_audit_mac_key());
+        if let Err(e) = ready {
+            vault.record_failure("vault.open", None, &e);
+            return Err(e);
+        }
+        let tx = db::Transaction::immediate(&vault.conn)?;
+        vault.record(
+            &tx,
+            "vault.open",
+            None,
+            Outcome::Success,
+            serde_json::json!({
+                "backend": vault.store.backend(),
+                "team": vault.team.is_some(),
+            }),
+        )?;
+        vault.commit(tx)?;
         Ok(vault)
     }
 
@@ -255,7 +298,7 @@ impl Vault {
         let Ok(tx) = db::Transaction::immediate(&self.conn) else {
             return;
         };
-        let outcome = if matches!(err, Error::SecretStore(_)) {
+        let outcome = if err.class() == crate::error::ExitClass::Environment {
             Outcome::Failure
         } else {
             Outcome::Denied
@@ -306,8 +349,14 @@ fn ensure_dir(dir: &Path) -> Result<()> {
     })
 }
 
-/// Reads the vault id and audit genesis, creating them for a new vault.
-fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
+/// Reads the vault id and audit genesis, creating them for a new vault
+/// (with its `vault.create` event, in the same transaction); says whether
+/// it created them.
+fn init_meta(
+    conn: &Connection,
+    source: Source,
+    clock: &dyn Clock,
+) -> Result<(String, Vec<u8>, bool)> {
     let read = |conn: &Connection| -> Result<Option<(String, String)>> {
         let id: Option<String> = conn
             .query_row("SELECT v FROM meta WHERE k = 'vault_id'", [], |r| r.get(0))
@@ -319,22 +368,37 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
             .optional()?;
         Ok(id.zip(genesis))
     };
-    let existing = match read(conn)? {
-        Some(v) => v,
+    let (existing, created) = match read(conn)? {
+        Some(v) => (v, false),
         None => {
             let tx = db::Transaction::immediate(conn)?;
             // Another process may have initialised it while we waited.
             match read(&tx)? {
-                Some(v) => v,
+                Some(v) => (v, false),
                 None => {
                     let id = format!("v_{}", random_hex(8)?);
-                    let genesis = random_hex(32)?;
+                    let genesis = random_bytes(32)?;
+                    let at = rfc3339(clock.now());
                     tx.execute(
                         "INSERT INTO meta (k, v) VALUES ('vault_id', ?1), ('audit_genesis', ?2), ('created_at', ?3)",
-                        rusqlite::params![id, genesis, rfc3339(chrono::Utc::now())],
+                        rusqlite::params![id, audit::log::hex(&genesis), at],
+                    )?;
+                    audit::log::append(
+                        &tx,
+                        &genesis,
+                        &NewEvent {
+                            at: &at,
+                            actor: &os_user(),
+                            source: source.as_str(),
+                            action: "vault.create",
+                            key_id: None,
+                            version: None,
+                            outcome: Outcome::Success,
+                            details: serde_json::json!({"vault_id": id}),
+                        },
                     )?;
                     tx.commit()?;
-                    (id, genesis)
+                    ((id, audit::log::hex(&genesis)), true)
                 }
             }
         }
@@ -345,7 +409,7 @@ fn init_meta(conn: &Connection) -> Result<(String, Vec<u8>)> {
                 .into(),
         )
     })?;
-    Ok((existing.0, genesis))
+    Ok((existing.0, genesis, created))
 }
 
 /// `n` random bytes from the OS CSPRNG.
