@@ -844,3 +844,188 @@ fn a_lost_answer_mid_rotation_is_retried_with_the_same_cas_and_applied_once() {
     let (s_b, _) = b.run(&["key", "reveal", &id], 0);
     assert_eq!(s_a, s_b);
 }
+
+/// Runs the `bao` CLI as root inside OpenBao namespace `ns`.
+fn bao_in(ns: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env("KEYWARD_BAO_BIN"))
+        .args(args)
+        .env("BAO_ADDR", addr())
+        .env("BAO_TOKEN", "root")
+        .env("BAO_NAMESPACE", ns)
+        .output()
+        .expect("run bao")
+}
+
+/// `vault init --namespace`: OpenBao has namespaces since 2.3 (the dev
+/// server here is 2.7). Every request carries the namespace, so the team's
+/// documents, secrets and transit keys live in it and nowhere else: the
+/// root namespace's mounts do not see them, and a client that leaves out
+/// `--namespace` finds no team there and creates a separate one.
+#[test]
+fn a_team_vault_in_a_namespace_keeps_its_keys_there() {
+    let t = team("ns");
+    let ns = t.clone();
+    let ok = |o: std::process::Output, what: &str| {
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    ok(bao(&["namespace", "create", &ns]), "namespace create");
+    ok(
+        bao_in(&ns, &["secrets", "enable", "-path=secret", "kv-v2"]),
+        "enable kv-v2 in the namespace",
+    );
+    ok(
+        bao_in(&ns, &["secrets", "enable", "transit"]),
+        "enable transit in the namespace",
+    );
+    let (addr, token_file) = (addr(), token_file());
+    let init_ns = |v: &TestVault, ns: Option<&str>| {
+        let mut args = vec![
+            "vault",
+            "init",
+            "--backend",
+            "openbao",
+            "--addr",
+            &addr,
+            "--token-file",
+            &token_file,
+            "--team",
+            &t,
+            "--audit-file",
+            "none",
+        ];
+        if let Some(ns) = ns {
+            args.extend(["--namespace", ns]);
+        }
+        v.json(&args, 0)
+    };
+    let a = TestVault::new();
+    let ra = init_ns(&a, Some(&ns));
+    assert_eq!(ra["created"], true, "{ra}");
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(a.dir().join("team.json")).unwrap()).unwrap();
+    assert_eq!(cfg["namespace"], ns.as_str());
+
+    // A key lifecycle: create, rotate, stage and promote, revoke, destroy.
+    let api = a.json(&["key", "new", "--kind", "api", "--name", "ns-api"], 0);
+    let api_id = api["id"].as_str().unwrap().to_string();
+    a.json(&["key", "rotate", "ns-api", "--grace", "1h"], 0);
+    a.json(&["key", "rotate", "ns-api", "--stage"], 0);
+    a.json(&["key", "promote", "ns-api", "--min-published", "0s"], 0);
+    let revealed = a.run(&["key", "reveal", "ns-api"], 0).0.trim().to_string();
+    a.run(
+        &[
+            "key",
+            "revoke",
+            "ns-api",
+            "--version",
+            "1",
+            "--reason",
+            "ns",
+        ],
+        0,
+    );
+    let shown = a.json(&["key", "show", "ns-api"], 0);
+    let mut states: Vec<(u64, String)> = versions(&shown)
+        .into_iter()
+        .map(|(n, s, _)| (n, s))
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [
+            (1, "revoked".to_string()),
+            (2, "grace".to_string()),
+            (3, "active".to_string())
+        ]
+    );
+    // A transit key in the namespace's transit engine signs.
+    let signer = a.json(
+        &[
+            "key",
+            "new",
+            "--kind",
+            "signing",
+            "--name",
+            "ns-signer",
+            "--alg",
+            "ES256",
+            "--custody",
+            "transit",
+        ],
+        0,
+    );
+    let transit_key = format!(
+        "transit/keys/keyward-{t}-{}",
+        signer["id"].as_str().unwrap()
+    );
+    let (token, _) = a.run(&["jwt", "sign", "--key", "ns-signer", "--ttl", "5m"], 0);
+
+    // A second client in the same namespace joins the same team vault.
+    let b = TestVault::new();
+    let rb = init_ns(&b, Some(&ns));
+    assert_eq!(rb["created"], false, "{rb}");
+    assert_eq!(rb["team_vault_id"], ra["team_vault_id"]);
+    assert_eq!(rb["keys"], 2);
+    b.run(&["apikey", "verify", &revealed], 0);
+    b.run(&["jwt", "verify", "--key", "ns-signer", token.trim()], 0);
+
+    // Where it lives: in the namespace, not in the root namespace.
+    let meta = format!("secret/keyward/{t}/meta");
+    ok(
+        bao_in(&ns, &["kv", "get", &meta]),
+        "team meta in the namespace",
+    );
+    assert!(!bao(&["kv", "get", &meta]).status.success());
+    let listed = ok(
+        bao_in(
+            &ns,
+            &[
+                "kv",
+                "list",
+                &format!("secret/keyward/{t}/secrets/{api_id}"),
+            ],
+        ),
+        "the key's secrets in the namespace",
+    );
+    assert_eq!(listed.matches("\nv").count(), 3, "{listed}");
+    ok(
+        bao_in(&ns, &["read", &transit_key]),
+        "transit key in the namespace",
+    );
+    assert!(!bao(&["read", &transit_key]).status.success());
+
+    // Without --namespace the same team name is another, empty team vault.
+    let c = TestVault::new();
+    let rc = init_ns(&c, None);
+    assert_eq!(rc["created"], true, "{rc}");
+    assert_ne!(rc["team_vault_id"], ra["team_vault_id"]);
+    assert_eq!(c.json(&["key", "list"], 0)["keys"], serde_json::json!([]));
+
+    // Destruction removes the secrets from the namespace; B sees it.
+    b.run(&["key", "revoke", "ns-api", "--reason", "done"], 0);
+    b.run(&["key", "delete", "ns-api", "--after", "0s"], 0);
+    assert_eq!(a.json(&["key", "show", &api_id], 0)["state"], "destroyed");
+    let left = bao_in(
+        &ns,
+        &[
+            "kv",
+            "list",
+            &format!("secret/keyward/{t}/secrets/{api_id}"),
+        ],
+    );
+    assert!(
+        !left.status.success() || !String::from_utf8_lossy(&left.stdout).contains('v'),
+        "{}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    for v in [&a, &b] {
+        let check = v.json(&["vault", "check"], 0);
+        assert_eq!(check["consistent"], true, "{check}");
+        v.run(&["audit", "verify"], 0);
+    }
+}
