@@ -38,7 +38,11 @@ fn opts() -> VerifyOptions<'static> {
 }
 
 fn run(t: &str, o: &VerifyOptions) -> jwt::Verification {
-    jwt::verify(&Token::parse(t).unwrap(), o)
+    let token = Token::parse(t).unwrap();
+    let v = jwt::verify(&token, o);
+    // `verify_owned` (what `keyward jwt verify` calls) must report the same.
+    assert_eq!(jwt::verify_owned(token, o), v);
+    v
 }
 
 fn status(v: &jwt::Verification, c: Check) -> Status {

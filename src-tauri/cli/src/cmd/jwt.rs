@@ -192,7 +192,7 @@ pub fn run(ctx: &Ctx, cmd: JwtCmd) -> Result<u8> {
             let parsed = jwt::parse(&token)?;
             let v = match key {
                 Some(id) => ctx.open_vault()?.verify_token(&id, &parsed, opts)?,
-                None => jwt::verify(&parsed, &opts),
+                None => jwt::verify_owned(parsed, &opts),
             };
             report_verification(ctx, &v)
         }

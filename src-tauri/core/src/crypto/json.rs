@@ -3,6 +3,7 @@
 //! which lets two parsers of the same token disagree) and nesting is bounded.
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -122,13 +123,15 @@ impl<'de> Visitor<'de> for Seed {
         }
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format!("{DUP}{key}")));
+            // One lookup per member: the vacant slot is filled once the value is read.
+            match out.entry(key) {
+                Entry::Occupied(e) => return Err(de::Error::custom(format!("{DUP}{}", e.key()))),
+                Entry::Vacant(slot) => {
+                    slot.insert(map.next_value_seed(Seed {
+                        depth: self.depth + 1,
+                    })?);
+                }
             }
-            let v = map.next_value_seed(Seed {
-                depth: self.depth + 1,
-            })?;
-            out.insert(key, v);
         }
         Ok(Value::Object(out))
     }

@@ -1,6 +1,7 @@
 //! Raw JWS signature primitives: signing with RustCrypto, verifying through
-//! `jsonwebtoken`'s crypto layer (so the two sides are independent
-//! implementations that check each other in the tests).
+//! `jsonwebtoken`'s crypto layer for public keys and through ring for HMAC
+//! (so the two sides are independent implementations that check each other
+//! in the tests).
 
 use super::keys::{PrivInner, PubInner};
 use super::{b64, Alg, KeyFamily, PrivateKey, PublicKey};
@@ -121,7 +122,7 @@ impl KeyMaterial {
             }
         }
         let key = match self {
-            KeyMaterial::Hmac(s) => DecodingKey::from_secret(s.expose()),
+            KeyMaterial::Hmac(s) => return verify_hmac(s, alg, message, signature),
             KeyMaterial::Public(p) => match &p.0 {
                 PubInner::Rsa(k) if k.n().bits() > 4096 => {
                     // jsonwebtoken's RSA verifier stops at 4096 bits.
@@ -150,6 +151,31 @@ impl KeyMaterial {
             }),
         }
     }
+}
+
+/// HMAC through ring: a constant-time comparison, no copy of the secret
+/// (jsonwebtoken's `DecodingKey::from_secret` would leave one, unzeroized, on
+/// the heap), and no round trip of the signature through base64.
+fn verify_hmac(
+    secret: &SecretBytes,
+    alg: Alg,
+    message: &[u8],
+    signature: &[u8],
+) -> std::result::Result<(), SignatureError> {
+    let algorithm = match alg {
+        Alg::HS256 => ring::hmac::HMAC_SHA256,
+        Alg::HS384 => ring::hmac::HMAC_SHA384,
+        Alg::HS512 => ring::hmac::HMAC_SHA512,
+        _ => {
+            return Err(SignatureError::WrongKeyType {
+                alg,
+                needs: alg.family(),
+                have: KeyFamily::Hmac,
+            })
+        }
+    };
+    let key = ring::hmac::Key::new(algorithm, secret.expose());
+    ring::hmac::verify(&key, message, signature).map_err(|_| SignatureError::Mismatch { alg })
 }
 
 fn verify_rsa_direct(

@@ -26,8 +26,8 @@ pub use sign::{
 pub use time::{relative, span};
 pub use token::{HeaderAlg, Payload, Token, TokenError, MAX_TOKEN_BYTES};
 pub use verify::{
-    verify, Candidate, Check, CheckResult, KeySource, RevocationCheck, Status, Verification,
-    VerifiedBy, VerifyOptions,
+    verify, verify_owned, Candidate, Check, CheckResult, KeySource, RevocationCheck, Status,
+    Verification, VerifiedBy, VerifyOptions,
 };
 
 /// Parses a token given by a person: surrounding whitespace is trimmed.

@@ -114,7 +114,8 @@ pub struct Token {
 }
 
 fn segment(text: &str, part: &'static str) -> Result<Vec<u8>, TokenError> {
-    b64::decode(text).ok_or(TokenError::Base64 {
+    // `ok_or_else`: working out the defect rescans the text, so only on failure.
+    b64::decode(text).ok_or_else(|| TokenError::Base64 {
         part,
         why: b64::defect(text),
     })
@@ -132,19 +133,25 @@ impl Token {
         if text.starts_with('{') {
             return Err(TokenError::JsonSerialization);
         }
-        let parts: Vec<&str> = text.split('.').collect();
-        match parts.len() {
-            3 => {}
-            5 => return Err(TokenError::Encrypted),
-            n => return Err(TokenError::PartCount(n)),
-        }
-        if parts[0].is_empty() {
+        let (header_text, payload_text, signature_text) = {
+            let mut parts = text.split('.');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(h), Some(p), Some(s), None) => (h, p, s),
+                _ => {
+                    return Err(match text.split('.').count() {
+                        5 => TokenError::Encrypted,
+                        n => TokenError::PartCount(n),
+                    })
+                }
+            }
+        };
+        if header_text.is_empty() {
             return Err(TokenError::EmptyPart { part: "header" });
         }
-        let header_bytes = segment(parts[0], "header")?;
+        let header_bytes = segment(header_text, "header")?;
         // An empty payload is a legal JWS (detached content); base64 of nothing is "".
-        let payload_bytes = segment(parts[1], "payload")?;
-        let signature = segment(parts[2], "signature")?;
+        let payload_bytes = segment(payload_text, "payload")?;
+        let signature = segment(signature_text, "signature")?;
         let header = match json::parse(&header_bytes) {
             Ok(Value::Object(m)) => m,
             Ok(_) => return Err(TokenError::HeaderNotObject),
@@ -180,7 +187,7 @@ impl Token {
             }
             Err(JsonDefect::Syntax(_)) => Payload::NotClaims("the payload is not JSON".into()),
         };
-        let signing_input = text[..parts[0].len() + 1 + parts[1].len()].to_string();
+        let signing_input = text[..header_text.len() + 1 + payload_text.len()].to_string();
         Ok(Token {
             signing_input,
             header,
@@ -232,6 +239,15 @@ impl Token {
     /// The signature octets (empty for a stripped or unsecured token).
     pub fn signature(&self) -> &[u8] {
         &self.signature
+    }
+
+    /// The header and, when the payload is a JSON object, the claims.
+    pub(crate) fn into_header_and_claims(self) -> (Map<String, Value>, Option<Map<String, Value>>) {
+        let claims = match self.payload {
+            Payload::Claims(m) => Some(m),
+            Payload::NotClaims(_) => None,
+        };
+        (self.header, claims)
     }
 
     /// The `jti` claim, when it is a string.

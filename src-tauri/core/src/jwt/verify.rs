@@ -5,13 +5,25 @@
 //! `alg` only selects among what the key allows, and `jwk`/`jku`/`x5u`/`x5c`
 //! header members are never used. `alg: none` is always refused.
 
-use super::time::{relative, rfc3339};
+use super::time::{rfc3339, Relative};
 use super::token::{numeric_date, HeaderAlg, Payload, Token};
 use crate::crypto::{Alg, JwkKey, KeyFamily, KeyMaterial, ParsedKey};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
+
+/// `format!` for report text, into a buffer big enough for most report
+/// lines: `format!` sizes its buffer from the literal text alone and then
+/// grows it as the arguments are written, a reallocation or two per line.
+macro_rules! detail {
+    ($($arg:tt)*) => {{
+        let mut text = String::with_capacity(80);
+        // Writing to a `String` cannot fail.
+        let _ = fmt::Write::write_fmt(&mut text, format_args!($($arg)*));
+        text
+    }};
+}
 
 /// The checks, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -184,11 +196,18 @@ impl Candidate {
         self
     }
 
-    fn name(&self) -> String {
-        match &self.state {
-            Some(s) => format!("{} ({s})", self.label),
-            None => self.label.clone(),
+    /// How reports name the key: its label, and its state when it has one.
+    fn name(&self) -> impl fmt::Display + '_ {
+        struct Name<'a>(&'a Candidate);
+        impl fmt::Display for Name<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match &self.0.state {
+                    Some(s) => write!(f, "{} ({s})", self.0.label),
+                    None => f.write_str(&self.0.label),
+                }
+            }
         }
+        Name(self)
     }
 }
 
@@ -314,7 +333,53 @@ impl Report {
 
 /// Verifies a parsed token. Never fails: every problem is a check result.
 pub fn verify(token: &Token, opts: &VerifyOptions) -> Verification {
-    let mut r = Report(Vec::with_capacity(10));
+    let (checks, key) = run_checks(token, opts);
+    report(
+        checks,
+        key,
+        token.header().clone(),
+        token
+            .claims()
+            .map_or(Value::Null, |c| Value::Object(c.clone())),
+    )
+}
+
+/// [`verify`] for a token that is not needed afterwards: its header and
+/// claims move into the report instead of being copied.
+pub fn verify_owned(token: Token, opts: &VerifyOptions) -> Verification {
+    let (checks, key) = run_checks(&token, opts);
+    let (header, claims) = token.into_header_and_claims();
+    report(
+        checks,
+        key,
+        header,
+        claims.map_or(Value::Null, Value::Object),
+    )
+}
+
+fn report(
+    checks: Vec<CheckResult>,
+    key: Option<VerifiedBy>,
+    header: Map<String, Value>,
+    claims: Value,
+) -> Verification {
+    let reason = checks
+        .iter()
+        .find(|c| c.status == Status::Fail)
+        .map(|c| detail!("{}: {}", c.check, c.detail));
+    Verification {
+        valid: reason.is_none(),
+        reason,
+        header,
+        claims,
+        checks,
+        key,
+    }
+}
+
+/// Every check, in order, and the key that verified the signature.
+fn run_checks(token: &Token, opts: &VerifyOptions) -> (Vec<CheckResult>, Option<VerifiedBy>) {
+    let mut r = Report(Vec::with_capacity(Check::ALL.len()));
     let now = opts.now.timestamp();
 
     // format
@@ -358,18 +423,7 @@ pub fn verify(token: &Token, opts: &VerifyOptions) -> Verification {
         }
     }
 
-    let reason =
-        r.0.iter()
-            .find(|c| c.status == Status::Fail)
-            .map(|c| format!("{}: {}", c.check, c.detail));
-    Verification {
-        valid: reason.is_none(),
-        reason,
-        header: token.header().clone(),
-        claims: claims.map_or(Value::Null, |c| Value::Object(c.clone())),
-        checks: r.0,
-        key,
-    }
+    (r.0, key)
 }
 
 /// Extensions this verifier implements (RFC 7515 §4.1.11): none.
@@ -388,7 +442,7 @@ fn check_format(token: &Token, opts: &VerifyOptions, r: &mut Report) -> bool {
         let detail = if names.is_empty() {
             "\"crit\" must be a non-empty array of header names (RFC 7515 §4.1.11)".to_string()
         } else {
-            format!(
+            detail!(
                 "the header marks extensions critical that Keyward does not implement: {unknown:?}"
             )
         };
@@ -399,7 +453,7 @@ fn check_format(token: &Token, opts: &VerifyOptions, r: &mut Report) -> bool {
         r.add(
             Check::Format,
             Status::Pass,
-            format!(
+            detail!(
                 "compact JWS, header is a JSON object, payload is {} bytes",
                 token.payload_bytes().len()
             ),
@@ -419,7 +473,7 @@ fn check_format(token: &Token, opts: &VerifyOptions, r: &mut Report) -> bool {
             r.add(
                 Check::Format,
                 Status::Fail,
-                format!(
+                detail!(
                     "{why}: a JWT's payload must be a JSON object (use --jws for other payloads)"
                 ),
             );
@@ -428,14 +482,21 @@ fn check_format(token: &Token, opts: &VerifyOptions, r: &mut Report) -> bool {
     }
 }
 
-fn alg_list(algs: &[Alg]) -> String {
-    if algs.is_empty() {
-        "none".into()
-    } else {
-        algs.iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+/// `HS256, HS384` (or `none`), written straight into the report line.
+struct AlgList<'a>(&'a [Alg]);
+
+impl fmt::Display for AlgList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.split_first() {
+            None => f.write_str("none"),
+            Some((first, rest)) => {
+                f.write_str(first.as_str())?;
+                for a in rest {
+                    write!(f, ", {a}")?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -467,9 +528,9 @@ fn check_algorithm(token: &Token, opts: &VerifyOptions, r: &mut Report) -> Optio
             r.add(
                 Check::Algorithm,
                 Status::Fail,
-                format!(
+                detail!(
                     "alg {a:?} is not a supported JWS algorithm (allowed by the key: {})",
-                    alg_list(&allowed)
+                    AlgList(&allowed)
                 ),
             );
             return None;
@@ -480,9 +541,9 @@ fn check_algorithm(token: &Token, opts: &VerifyOptions, r: &mut Report) -> Optio
         r.add(
             Check::Algorithm,
             Status::Pass,
-            format!(
+            detail!(
                 "{alg} is allowed for this key (allowed: {})",
-                alg_list(&allowed)
+                AlgList(&allowed)
             ),
         );
         return Some(alg);
@@ -501,23 +562,23 @@ fn check_algorithm(token: &Token, opts: &VerifyOptions, r: &mut Report) -> Optio
             .filter_map(|c| c.algs_note.clone())
             .collect();
         if !notes.is_empty() {
-            format!("the key allows no algorithm: {}", notes.join("; "))
+            detail!("the key allows no algorithm: {}", notes.join("; "))
         } else if opts.keys.candidates().is_empty() {
             "there is no key to verify with".into()
         } else {
-            format!(
+            detail!(
                 "--alg {} leaves no algorithm this key can verify",
-                alg_list(&opts.algs)
+                AlgList(&opts.algs)
             )
         }
     } else if !families.contains(&alg.family()) {
-        format!(
+        detail!(
             "the token says {alg}, but the key is {} and allows only {}: algorithm confusion refused",
             families.first().map_or("?", |f| f.as_str()),
-            alg_list(&allowed)
+            AlgList(&allowed)
         )
     } else {
-        format!("{alg} is not allowed (allowed: {})", alg_list(&allowed))
+        detail!("{alg} is not allowed (allowed: {})", AlgList(&allowed))
     };
     r.add(Check::Algorithm, Status::Fail, detail);
     None
@@ -537,7 +598,7 @@ fn check_signature(
     let ignored_note = if ignored.is_empty() {
         String::new()
     } else {
-        format!("; the token's own {} was ignored", ignored.join(", "))
+        detail!("; the token's own {} was ignored", ignored.join(", "))
     };
     let fits =
         |c: &Candidate| c.algs.contains(&alg) && (opts.algs.is_empty() || opts.algs.contains(&alg));
@@ -564,7 +625,7 @@ fn check_signature(
                 r.add(
                     Check::Signature,
                     Status::Fail,
-                    format!(
+                    detail!(
                         "the header's kid must be a string to choose a key from the set, not {v}"
                     ),
                 );
@@ -578,7 +639,7 @@ fn check_signature(
                         r.add(
                             Check::Signature,
                             Status::Fail,
-                            format!("the key set's entry with kid {k:?} could not be read: {why}"),
+                            detail!("the key set's entry with kid {k:?} could not be read: {why}"),
                         );
                         return None;
                     }
@@ -589,7 +650,7 @@ fn check_signature(
                         r.add(
                             Check::Signature,
                             Status::Fail,
-                            format!(
+                            detail!(
                                 "no key has the token's kid {k:?} (known: {})",
                                 if kids.is_empty() {
                                     "none".to_string()
@@ -604,7 +665,7 @@ fn check_signature(
                         r.add(
                             Check::Signature,
                             Status::Fail,
-                            format!(
+                            detail!(
                                 "{} keys share the kid {k:?}: refused as ambiguous",
                                 named.len()
                             ),
@@ -619,7 +680,7 @@ fn check_signature(
                         r.add(
                             Check::Signature,
                             Status::Fail,
-                            format!("no key in the set can verify {alg}"),
+                            detail!("no key in the set can verify {alg}"),
                         );
                         return None;
                     }
@@ -648,7 +709,7 @@ fn check_signature(
                     .verify(alg, token.signing_input().as_bytes(), token.signature())
                     .is_ok();
             if signed_by_it || kid.is_some() {
-                failures.push(format!("signed with {}, which is {why}", c.name()));
+                failures.push(detail!("signed with {}, which is {why}", c.name()));
             }
             continue;
         }
@@ -656,8 +717,8 @@ fn check_signature(
             let note = c
                 .algs_note
                 .clone()
-                .unwrap_or_else(|| format!("it allows {}", alg_list(&c.algs)));
-            failures.push(format!("{} cannot verify {alg}: {note}", c.name()));
+                .unwrap_or_else(|| detail!("it allows {}", AlgList(&c.algs)));
+            failures.push(detail!("{} cannot verify {alg}: {note}", c.name()));
             continue;
         }
         match c
@@ -669,14 +730,14 @@ fn check_signature(
                 if let KeyMaterial::Hmac(s) = &c.material {
                     if s.len() < alg.hash_len() {
                         if c.enforce_hmac_length {
-                            failures.push(format!(
+                            failures.push(detail!(
                                 "the HMAC key is {} bytes, shorter than the {} bytes {alg} requires (RFC 7518 §3.2)",
                                 s.len(),
                                 alg.hash_len()
                             ));
                             continue;
                         }
-                        warnings.push(format!(
+                        warnings.push(detail!(
                             "the secret is only {} bytes, shorter than the {} bytes {alg} requires (RFC 7518 §3.2): it may be guessable",
                             s.len(),
                             alg.hash_len()
@@ -686,20 +747,20 @@ fn check_signature(
                 if single {
                     if let (Some(tk), Some(ck)) = (kid, c.kid.as_deref()) {
                         if tk != ck {
-                            warnings.push(format!(
+                            warnings.push(detail!(
                                 "the token's kid {tk:?} differs from the key's kid {ck:?}"
                             ));
                         }
                     }
                 }
-                let base = format!("{alg} signature verified with {}{ignored_note}", c.name());
+                let base = detail!("{alg} signature verified with {}{ignored_note}", c.name());
                 if warnings.is_empty() {
                     r.add(Check::Signature, Status::Pass, base);
                 } else {
                     r.add(
                         Check::Signature,
                         Status::Warn,
-                        format!("{base}, but {}", warnings.join("; ")),
+                        detail!("{base}, but {}", warnings.join("; ")),
                     );
                 }
                 return Some(VerifiedBy {
@@ -709,7 +770,7 @@ fn check_signature(
                     alg,
                 });
             }
-            Err(e) => failures.push(format!("{}: {e}", c.name())),
+            Err(e) => failures.push(detail!("{}: {e}", c.name())),
         }
     }
     let detail = if failures.is_empty() {
@@ -717,7 +778,7 @@ fn check_signature(
     } else if failures.len() == 1 {
         failures.remove(0)
     } else {
-        format!(
+        detail!(
             "no key verified the signature (tried {}: {})",
             failures.len(),
             failures.join("; ")
@@ -726,13 +787,21 @@ fn check_signature(
     r.add(
         Check::Signature,
         Status::Fail,
-        format!("{detail}{ignored_note}"),
+        detail!("{detail}{ignored_note}"),
     );
     None
 }
 
-fn date(secs: i64) -> String {
-    rfc3339(secs).unwrap_or_else(|| secs.to_string())
+/// RFC 3339, or the bare number when out of range.
+struct Date(i64);
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match rfc3339(self.0) {
+            Some(t) => f.write_str(&t),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: &mut Report) {
@@ -741,7 +810,9 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
     let get_date = |name: &str| claims.get(name).map(|v| numeric_date(name, v));
 
     // exp
-    match get_date("exp") {
+    let exp_date = get_date("exp");
+    let exp = exp_date.as_ref().and_then(|d| d.as_ref().ok()).copied();
+    match exp_date {
         None if required("exp") => r.add(
             Check::Exp,
             Status::Fail,
@@ -756,17 +827,17 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
         Some(Ok(exp)) if now >= exp.saturating_add(leeway) => r.add(
             Check::Exp,
             Status::Fail,
-            format!(
+            detail!(
                 "expired {} ({}){}",
-                relative(exp, now),
-                date(exp),
+                Relative { at: exp, now },
+                Date(exp),
                 leeway_note(leeway)
             ),
         ),
         Some(Ok(exp)) => r.add(
             Check::Exp,
             Status::Pass,
-            format!("expires {} ({})", relative(exp, now), date(exp)),
+            detail!("expires {} ({})", Relative { at: exp, now }, Date(exp)),
         ),
     }
 
@@ -782,22 +853,21 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
         Some(Ok(nbf)) if now.saturating_add(leeway) < nbf => r.add(
             Check::Nbf,
             Status::Fail,
-            format!(
+            detail!(
                 "not valid yet: valid from {} ({}){}",
-                date(nbf),
-                relative(nbf, now),
+                Date(nbf),
+                Relative { at: nbf, now },
                 leeway_note(leeway)
             ),
         ),
         Some(Ok(nbf)) => r.add(
             Check::Nbf,
             Status::Pass,
-            format!("valid since {} ({})", relative(nbf, now), date(nbf)),
+            detail!("valid since {} ({})", Relative { at: nbf, now }, Date(nbf)),
         ),
     }
 
     // iat
-    let exp = get_date("exp").and_then(Result::ok);
     match get_date("iat") {
         None if required("iat") => r.add(
             Check::Iat,
@@ -809,26 +879,26 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
         Some(Ok(iat)) if now.saturating_add(leeway) < iat => r.add(
             Check::Iat,
             Status::Fail,
-            format!(
+            detail!(
                 "issued in the future: {} ({}){}",
-                date(iat),
-                relative(iat, now),
+                Date(iat),
+                Relative { at: iat, now },
                 leeway_note(leeway)
             ),
         ),
         Some(Ok(iat)) if exp.is_some_and(|e| iat > e) => r.add(
             Check::Iat,
             Status::Fail,
-            format!(
+            detail!(
                 "issued at {} but expires before, at {}",
-                date(iat),
-                date(exp.unwrap_or_default())
+                Date(iat),
+                Date(exp.unwrap_or_default())
             ),
         ),
         Some(Ok(iat)) => r.add(
             Check::Iat,
             Status::Pass,
-            format!("issued {} ({})", relative(iat, now), date(iat)),
+            detail!("issued {} ({})", Relative { at: iat, now }, Date(iat)),
         ),
     }
 
@@ -842,20 +912,20 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
         (None, Some(v)) => r.add(
             Check::Iss,
             Status::Skipped,
-            format!("not checked: no --iss given (token iss: {v})"),
+            detail!("not checked: no --iss given (token iss: {v})"),
         ),
         (Some(want), None) => r.add(
             Check::Iss,
             Status::Fail,
-            format!("no iss claim, expected {want:?}"),
+            detail!("no iss claim, expected {want:?}"),
         ),
         (Some(want), Some(Value::String(got))) if got == want => {
-            r.add(Check::Iss, Status::Pass, format!("issuer is {got:?}"))
+            r.add(Check::Iss, Status::Pass, detail!("issuer is {got:?}"))
         }
         (Some(want), Some(got)) => r.add(
             Check::Iss,
             Status::Fail,
-            format!("issuer is {got}, expected {want:?}"),
+            detail!("issuer is {got}, expected {want:?}"),
         ),
     }
 
@@ -880,19 +950,19 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
         (Ok(a), true) => r.add(
             Check::Aud,
             Status::Fail,
-            format!("the token is meant for audience {a:?}, but no --aud was given (RFC 7519 §4.1.3: a verifier must identify itself)"),
+            detail!("the token is meant for audience {a:?}, but no --aud was given (RFC 7519 §4.1.3: a verifier must identify itself)"),
         ),
         (Ok(a), false) if a.is_empty() => r.add(
             Check::Aud,
             Status::Fail,
-            format!("no aud claim, expected one of {:?}", opts.aud),
+            detail!("no aud claim, expected one of {:?}", opts.aud),
         ),
         (Ok(a), false) => match a.iter().find(|x| opts.aud.iter().any(|w| w == *x)) {
-            Some(m) => r.add(Check::Aud, Status::Pass, format!("audience {m:?} matches")),
+            Some(m) => r.add(Check::Aud, Status::Pass, detail!("audience {m:?} matches")),
             None => r.add(
                 Check::Aud,
                 Status::Fail,
-                format!("audience {a:?} does not include any of {:?}", opts.aud),
+                detail!("audience {a:?} does not include any of {:?}", opts.aud),
             ),
         },
     }
@@ -911,13 +981,13 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
             r.add(
                 Check::Required,
                 Status::Pass,
-                format!("present: {}", opts.require.join(", ")),
+                detail!("present: {}", opts.require.join(", ")),
             );
         } else {
             r.add(
                 Check::Required,
                 Status::Fail,
-                format!("missing required claims: {}", missing.join(", ")),
+                detail!("missing required claims: {}", missing.join(", ")),
             );
         }
     }
@@ -943,13 +1013,13 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
                 r.add(
                     Check::Revocation,
                     Status::Fail,
-                    format!("jti {jti:?} is revoked"),
+                    detail!("jti {jti:?} is revoked"),
                 );
             } else {
                 r.add(
                     Check::Revocation,
                     Status::Pass,
-                    format!("jti {jti:?} is not revoked"),
+                    detail!("jti {jti:?} is not revoked"),
                 );
             }
         }
@@ -958,7 +1028,7 @@ fn check_claims(claims: &Map<String, Value>, now: i64, opts: &VerifyOptions, r: 
 
 fn leeway_note(leeway: i64) -> String {
     if leeway > 0 {
-        format!(", beyond the {leeway} s leeway")
+        detail!(", beyond the {leeway} s leeway")
     } else {
         String::new()
     }
