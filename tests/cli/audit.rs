@@ -284,3 +284,96 @@ fn a_killed_export_leaves_no_partial_file() {
     );
     assert!(!dir.path().join("missing").exists());
 }
+
+#[test]
+fn archive_moves_old_events_to_a_complete_file_before_deleting_them() {
+    let v = TestVault::new();
+    v.json(&["key", "new", "--kind", "api", "--name", "a"], 0);
+    v.json(&["key", "revoke", "a", "--reason", "test"], 0);
+    let before = v.json(&["audit", "list"], 0)["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let dir = tempfile::tempdir().unwrap();
+    // Killed after the file is in place but before any event is deleted:
+    // the file is whole and every event is still in the database.
+    let first = dir.path().join("first.jsonl");
+    let status = v
+        .cmd(&[
+            "audit",
+            "archive",
+            "--older-than",
+            "1s",
+            "--out",
+            first.to_str().unwrap(),
+        ])
+        .env("KEYWARD_FAILPOINT", "archive.before_delete")
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success());
+    let events = v.json(&["audit", "list"], 0)["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(events, before, "events were deleted by a killed archive");
+    v.run(&["audit", "verify"], 0);
+    let pubkey = dir.path().join("audit.pem");
+    std::fs::write(&pubkey, v.run(&["audit", "pubkey"], 0).0).unwrap();
+    let args = |f: &std::path::Path| {
+        vec![
+            "audit".to_string(),
+            "verify".into(),
+            "--file".into(),
+            f.to_str().unwrap().into(),
+            "--pubkey".into(),
+            pubkey.to_str().unwrap().into(),
+        ]
+    };
+    let a = args(&first);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    assert_eq!(v.json(&a, 0)["intact"], true);
+    // The same --out again is refused and left as it was.
+    let kept = std::fs::read(&first).unwrap();
+    v.run(
+        &[
+            "audit",
+            "archive",
+            "--older-than",
+            "1s",
+            "--out",
+            first.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert_eq!(std::fs::read(&first).unwrap(), kept);
+    // A second archive finishes: the old events leave the database, the
+    // chain still verifies, and the file verifies offline.
+    let second = dir.path().join("second.jsonl");
+    let r = v.json(
+        &[
+            "audit",
+            "archive",
+            "--older-than",
+            "1s",
+            "--out",
+            second.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(r["archived"].as_i64(), Some(before as i64), "{r}");
+    let left = v.json(&["audit", "list"], 0)["events"].clone();
+    let left = left.as_array().unwrap();
+    assert_eq!(left.last().unwrap()["action"], "audit.archive", "{left:?}");
+    v.run(&["audit", "verify"], 0);
+    let a = args(&second);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    assert_eq!(v.json(&a, 0)["intact"], true);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}

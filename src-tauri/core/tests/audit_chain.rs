@@ -235,8 +235,10 @@ fn archiving_keeps_the_chain_verifiable_across_the_cut() {
     let pubkey = v.audit_public_key().unwrap();
     // Events are at 00:00 (vault.create and key-0)..09:00 on Jan 1; the
     // clock is at 10:00. Archive those older than 5h: #1..#6.
-    let mut file = Vec::new();
-    let s = v.audit_archive(Duration::hours(5), &mut file).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("archive.jsonl");
+    let s = v.audit_archive(Duration::hours(5), &path).unwrap();
+    let file = std::fs::read(&path).unwrap();
     assert_eq!((s.archived, s.up_to_seq), (6, Some(6)));
     let r = v.audit_verify().unwrap();
     assert!(r.intact, "{r:?}");
@@ -245,6 +247,14 @@ fn archiving_keeps_the_chain_verifiable_across_the_cut() {
     assert_eq!(left.last().unwrap().action, "audit.archive");
     let offline = verify_file(&mut file.as_slice(), &pubkey).unwrap();
     assert!(offline.intact && offline.last_seq == Some(6), "{offline:?}");
+    // Nothing older is left: no second file is made, and an existing file
+    // is never overwritten.
+    let again = out.path().join("again.jsonl");
+    let s = v.audit_archive(Duration::hours(5), &again).unwrap();
+    assert_eq!(s.archived, 0);
+    assert!(!again.exists(), "an empty archive file was made");
+    assert!(v.audit_archive(Duration::hours(1), &path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), file, "archive overwritten");
     // New events chain on; a forged base is caught.
     v.create_api_key(NewApiKey {
         name: "after".into(),

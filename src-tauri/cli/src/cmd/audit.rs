@@ -9,7 +9,7 @@ use keyward_core::duration::{parse_positive, parse_time, rfc3339};
 use keyward_core::{Error, Result};
 use serde_json::json;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -73,23 +73,6 @@ pub enum AuditCmd {
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
     },
-}
-
-fn create(path: &Path) -> Result<BufWriter<std::fs::File>> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(BufWriter::new)
-        .map_err(|e| {
-            Error::invalid(
-                "unwritable_file",
-                format!(
-                    "cannot create {} ({e}); it must not exist yet",
-                    path.display()
-                ),
-            )
-        })
 }
 
 pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
@@ -232,13 +215,8 @@ pub fn run(ctx: &Ctx, cmd: AuditCmd) -> Result<u8> {
         AuditCmd::Archive { older_than, out } => {
             let older_than = parse_positive(&older_than)?;
             let mut vault = ctx.open_vault()?;
-            let mut w = create(&out)?;
-            let s = vault.audit_archive(older_than, &mut w)?;
-            w.flush()
-                .map_err(|e| Error::Io(format!("cannot write {} ({e})", out.display())))?;
-            if s.archived == 0 {
-                let _ = std::fs::remove_file(&out);
-            }
+            // Complete and synced before any event leaves the database.
+            let s = vault.audit_archive(older_than, &out)?;
             ctx.emit(&serde_json::to_value(&s).unwrap_or_default(), || {
                 match s.up_to_seq {
                     Some(seq) => format!(

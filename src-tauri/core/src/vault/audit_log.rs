@@ -235,44 +235,11 @@ impl Vault {
         format: ExportFormat,
         path: &std::path::Path,
     ) -> Result<ExportSummary> {
-        let exists = || {
-            Error::invalid(
-                "unwritable_file",
-                format!("cannot create {}: it must not exist yet", path.display()),
-            )
-        };
-        if path.exists() {
-            return Err(exists());
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".keyward-audit-export-")
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                Error::invalid(
-                    "unwritable_file",
-                    format!("cannot create {} ({e})", path.display()),
-                )
-            })?;
-        let io = |e: std::io::Error| Error::Io(format!("cannot write {} ({e})", path.display()));
-        let summary = {
-            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-            let summary = self.export_events(format, &mut out)?;
-            out.flush().map_err(io)?;
-            summary
-        };
-        tmp.as_file().sync_all().map_err(io)?;
+        let mut file = NewFile::create(path, ".keyward-audit-export-")?;
+        let summary = file.write(|out| self.export_events(format, out))?;
         self.record_export(format, &summary)?;
         crate::failpoint::hit("export.before_rename");
-        tmp.persist_noclobber(path)
-            .map_err(|e| match e.error.kind() {
-                std::io::ErrorKind::AlreadyExists => exists(),
-                _ => io(e.error),
-            })?;
+        file.persist()?;
         Ok(summary)
     }
 
@@ -299,12 +266,16 @@ impl Vault {
     }
 
     /// Moves the events older than `older_than` (a prefix of the chain) into
-    /// a JSON-lines file with a signed checkpoint, then removes them from the
-    /// database; the chain stays verifiable from the recorded base.
+    /// a new JSON-lines file at `path` with a signed checkpoint, then removes
+    /// them from the database; the chain stays verifiable from the recorded
+    /// base. The file is complete, synced and in place before any event is
+    /// deleted, so a failure or a kill at any point loses nothing: at worst
+    /// the file exists and the events are still in the database too. When
+    /// nothing is old enough, no file is made.
     pub fn audit_archive(
         &mut self,
         older_than: Duration,
-        out: &mut dyn Write,
+        path: &std::path::Path,
     ) -> Result<ArchiveSummary> {
         if older_than <= Duration::zero() {
             return Err(Error::invalid(
@@ -312,6 +283,7 @@ impl Vault {
                 "--older-than must be greater than zero",
             ));
         }
+        let mut file = NewFile::create(path, ".keyward-audit-archive-")?;
         let chain = self.audit_verify()?;
         if let Some(b) = chain.first_broken {
             return Err(Error::rejected(
@@ -347,7 +319,7 @@ impl Vault {
             });
         }
         let mut signed = None;
-        {
+        file.write(|out| {
             let mut sign = self.checkpoint_signer()?;
             let mut record_sign = |seq: i64, hash: &str| {
                 let s = sign(seq, hash)?;
@@ -367,11 +339,13 @@ impl Vault {
                 Some(cut),
                 out,
                 &mut record_sign,
-            )?;
-        }
+            )
+        })?;
         let cp = signed.ok_or_else(|| {
             Error::Database("the archive's last checkpoint was not signed".into())
         })?;
+        file.persist()?;
+        crate::failpoint::hit("archive.before_delete");
         let tx = Transaction::immediate(&self.conn)?;
         let archived = tx.execute("DELETE FROM audit WHERE seq <= ?1", [cut])? as i64;
         tx.execute(
@@ -387,7 +361,7 @@ impl Vault {
             "audit.archive",
             None,
             Outcome::Success,
-            json!({"archived": archived, "up_to_seq": cut, "older_than": threshold}),
+            json!({"archived": archived, "up_to_seq": cut, "older_than": threshold, "file": path.file_name().map(|n| n.to_string_lossy().into_owned())}),
         )?;
         self.commit(tx)?;
         Ok(ArchiveSummary {
@@ -503,5 +477,79 @@ impl Vault {
             return Ok(Some("the audit archive base does not carry a valid signature: the start of the log was replaced".into()));
         }
         Ok(None)
+    }
+}
+
+/// A new file that appears at its path only when complete: written to a
+/// hidden temporary file beside it (removed if dropped unpersisted), synced,
+/// then linked into place without ever replacing an existing file.
+struct NewFile<'p> {
+    path: &'p std::path::Path,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl<'p> NewFile<'p> {
+    fn create(path: &'p std::path::Path, prefix: &str) -> Result<Self> {
+        if path.exists() {
+            return Err(Self::exists(path));
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                Error::invalid(
+                    "unwritable_file",
+                    format!("cannot create {} ({e})", path.display()),
+                )
+            })?;
+        Ok(NewFile { path, tmp })
+    }
+
+    fn exists(path: &std::path::Path) -> Error {
+        Error::invalid(
+            "unwritable_file",
+            format!("cannot create {}: it must not exist yet", path.display()),
+        )
+    }
+
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::Io(format!("cannot write {} ({e})", self.path.display()))
+    }
+
+    /// Runs `fill` on a buffered writer over the file, then flushes and
+    /// syncs it to disk.
+    fn write<T>(&mut self, fill: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+        let value = {
+            let mut out = std::io::BufWriter::new(self.tmp.as_file_mut());
+            let value = fill(&mut out)?;
+            out.flush()
+                .map_err(|e| Error::Io(format!("cannot write {} ({e})", self.path.display())))?;
+            value
+        };
+        self.tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        Ok(value)
+    }
+
+    /// Links the complete file into place (never over an existing file).
+    fn persist(self) -> Result<()> {
+        let path = self.path;
+        self.tmp
+            .persist_noclobber(path)
+            .map_err(|e| match e.error.kind() {
+                std::io::ErrorKind::AlreadyExists => Self::exists(path),
+                _ => Error::Io(format!("cannot write {} ({})", path.display(), e.error)),
+            })?;
+        // Make the new directory entry durable before events are deleted.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
     }
 }
