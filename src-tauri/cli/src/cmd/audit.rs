@@ -8,7 +8,7 @@ use keyward_core::crypto::{parse_key, ParsedKey};
 use keyward_core::duration::{parse_positive, parse_time, rfc3339};
 use keyward_core::{Error, Result};
 use serde_json::json;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
