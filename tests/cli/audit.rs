@@ -203,7 +203,7 @@ fn vault_check_is_recorded_with_counts_and_never_hides_a_truncation() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|p| p["kind"] == "audit_chain" && p["repairable"] == false),
+                .any(|p| p["kind"] == "audit_truncated" && p["repairable"] == true),
             "round {i}: {c}"
         );
         let id = v.json(
@@ -217,7 +217,6 @@ fn vault_check_is_recorded_with_counts_and_never_hides_a_truncation() {
         let r = v.json(&["audit", "verify"], 1);
         assert_eq!(r["first_broken"]["seq"], 6, "round {i}: {r}");
     }
-    v.json(&["vault", "check", "--repair"], 1);
     let r = v.json(&["audit", "verify"], 1);
     assert!(
         r["first_broken"]["problem"]
@@ -226,12 +225,23 @@ fn vault_check_is_recorded_with_counts_and_never_hides_a_truncation() {
             .contains("removed or rewritten"),
         "{r}"
     );
+    // Repair accepts the log as it is (as after restoring a backup), and
+    // the repair event keeps what the checkpoint said.
+    let fixed = v.json(&["vault", "check", "--repair"], 0);
+    assert_eq!(fixed["consistent"], true, "{fixed}");
+    v.run(&["audit", "verify"], 0);
+    let repair = v.json(&["audit", "list", "--action", "vault.repair"], 0)["events"][0].clone();
+    assert_eq!(repair["details"]["problem"], "audit_truncated", "{repair}");
+    assert_eq!(repair["details"]["checkpoint_was"]["seq"], 6, "{repair}");
     let checks: Vec<(String, String)> = actions(&v)
         .into_iter()
         .filter(|(a, _)| a == "vault.check")
         .collect();
     assert_eq!(checks.len(), 4, "one event per vault check: {checks:?}");
-    assert!(checks.iter().all(|(_, o)| o == "failure"), "{checks:?}");
+    assert!(
+        checks[..3].iter().all(|(_, o)| o == "failure") && checks[3].1 == "success",
+        "{checks:?}"
+    );
 }
 
 #[test]
@@ -376,4 +386,44 @@ fn archive_moves_old_events_to_a_complete_file_before_deleting_them() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// A repair killed between its `vault.repair` event and the new checkpoint
+/// leaves the finding in place; the next repair finishes it.
+#[test]
+fn a_killed_checkpoint_repair_is_finished_by_the_next_one() {
+    let v = TestVault::new();
+    for i in 0..3 {
+        v.json(
+            &["key", "new", "--kind", "api", "--name", &format!("k{i}")],
+            0,
+        );
+    }
+    let db = rusqlite_open(&v.dir().join("vault.db"));
+    db.execute_batch("DELETE FROM audit WHERE seq >= 3")
+        .unwrap();
+    drop(db);
+    let status = v
+        .cmd(&["vault", "check", "--repair"])
+        .env("KEYWARD_FAILPOINT", "repair.before_anchor")
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), None, "the repair was not killed");
+    let c = v.json(&["vault", "check"], 1);
+    assert!(
+        c["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "audit_truncated"),
+        "{c}"
+    );
+    v.json(&["vault", "check", "--repair"], 0);
+    v.run(&["audit", "verify"], 0);
+    let repairs = v.json(&["audit", "list", "--action", "vault.repair"], 0)["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(repairs, 2, "each repair attempt is recorded");
 }

@@ -144,16 +144,60 @@ fn truncating_the_newest_events_is_caught_by_the_checkpoint() {
     fx.sql("DELETE FROM audit WHERE seq >= 4");
     let (_, why) = fx.broken_at().expect("truncation not detected");
     assert!(why.contains("#6") && why.contains("removed"), "{why}");
-    // vault check reports it too, as not repairable.
+    // vault check reports it too: the chain in the database is intact, so
+    // repair may accept the log as it is (what restoring a backup needs).
     let report = fx.vault().check(false).unwrap();
     assert!(!report.consistent);
     assert!(
         report
             .problems
             .iter()
-            .any(|p| p.kind == "audit_chain" && !p.repairable),
+            .any(|p| p.kind == "audit_truncated" && p.repairable),
         "{report:?}"
     );
+    let anchored = checkpoint_bytes(&fx);
+    let mut v = fx.vault();
+    let repaired = v.check(true).unwrap();
+    assert!(repaired.consistent, "{repaired:?}");
+    assert_ne!(
+        checkpoint_bytes(&fx),
+        anchored,
+        "checkpoint not re-anchored"
+    );
+    let repair = v
+        .audit_list(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "vault.repair")
+        .expect("no vault.repair event");
+    assert_eq!(repair.details["problem"], "audit_truncated");
+    assert_eq!(repair.details["checkpoint_was"]["seq"], 6, "{repair:?}");
+    drop(v);
+    assert!(fx.broken_at().is_none(), "still broken after repair");
+}
+
+/// An edit inside the database's chain is never repairable, even when the
+/// checkpoint file is deleted too.
+#[test]
+fn an_edited_event_is_never_repaired() {
+    let fx = Fx::filled(4);
+    fx.sql("UPDATE audit SET actor = 'mallory' WHERE seq = 2");
+    std::fs::remove_file(fx.path.join("audit.checkpoint")).unwrap();
+    let mut v = fx.vault();
+    let report = v.check(true).unwrap();
+    assert!(!report.consistent);
+    assert_eq!(
+        report
+            .problems
+            .iter()
+            .map(|p| (p.kind.as_str(), p.repairable))
+            .collect::<Vec<_>>(),
+        [("audit_chain", false)],
+        "{report:?}"
+    );
+    assert!(!fx.path.join("audit.checkpoint").exists());
+    drop(v);
+    assert_eq!(fx.broken_at().map(|b| b.0), Some(2));
 }
 
 #[test]
@@ -454,7 +498,7 @@ fn appending_after_a_truncation_never_hides_it() {
         (check.action.as_str(), check.outcome.as_str()),
         ("vault.check", "failure")
     );
-    assert_eq!(check.details["problems"]["audit_chain"], 1, "{check:?}");
+    assert_eq!(check.details["problems"]["audit_truncated"], 1, "{check:?}");
     for i in 0..4 {
         let k = v
             .create_api_key(NewApiKey {
@@ -465,10 +509,7 @@ fn appending_after_a_truncation_never_hides_it() {
         v.reveal(&k.id, None).unwrap();
         let report = v.check(false).unwrap();
         assert!(
-            report
-                .problems
-                .iter()
-                .any(|p| p.kind == "audit_chain" && !p.repairable),
+            report.problems.iter().any(|p| p.kind == "audit_truncated"),
             "round {i}: {report:?}"
         );
         let chain = v.audit_verify().unwrap();
@@ -486,10 +527,11 @@ fn appending_after_a_truncation_never_hides_it() {
     let (seq, why) = fx.broken_at().expect("truncation hidden");
     assert_eq!(seq, 6);
     assert!(why.contains("removed or rewritten"), "{why}");
-    // Repair cannot make the log whole: it stays reported.
+    // Only an explicit repair moves it, and records what it said.
     let repaired = fx.vault().check(true).unwrap();
-    assert!(!repaired.consistent);
-    assert_eq!(checkpoint_bytes(&fx), anchored);
+    assert!(repaired.consistent, "{repaired:?}");
+    assert_ne!(checkpoint_bytes(&fx), anchored);
+    assert!(fx.broken_at().is_none());
 }
 
 /// A deleted checkpoint file is not recreated by the next change (that

@@ -81,6 +81,12 @@ pub fn write(dir: &Path, cp: &Checkpoint) -> Result<()> {
             return Ok(());
         }
     }
+    replace(dir, cp)
+}
+
+/// Atomically replaces the checkpoint file, even with an earlier one (only
+/// for anchoring it anew: the first checkpoint and `vault check --repair`).
+pub fn replace(dir: &Path, cp: &Checkpoint) -> Result<()> {
     let tmp = dir.join(format!("audit.checkpoint.{}.tmp", std::process::id()));
     let io = |e: std::io::Error| {
         Error::Io(format!(

@@ -80,7 +80,8 @@ impl Vault {
     }
 
     /// Writes the keyed checkpoint of the chain's current end, whatever the
-    /// checkpoint file says now (the first checkpoint, and repair).
+    /// checkpoint file says now, even if it names a later event (the first
+    /// checkpoint, and repair).
     pub fn anchor_checkpoint(&self) -> Result<()> {
         let last: Option<(i64, Vec<u8>)> = self
             .conn
@@ -94,13 +95,19 @@ impl Vault {
             return Ok(());
         };
         let key = self.audit_mac_key()?;
-        self.write_checkpoint(key, seq, &hash)
+        self.replace_checkpoint(key, seq, &hash)
     }
 
     fn write_checkpoint(&self, key: &SecretBytes, seq: i64, hash: &[u8]) -> Result<()> {
         let hash = hex(hash);
         let mac = checkpoint::mac(key.expose(), &self.vault_id, seq, &hash);
         checkpoint::write(&self.dir, &Checkpoint { seq, hash, mac })
+    }
+
+    fn replace_checkpoint(&self, key: &SecretBytes, seq: i64, hash: &[u8]) -> Result<()> {
+        let hash = hex(hash);
+        let mac = checkpoint::mac(key.expose(), &self.vault_id, seq, &hash);
+        checkpoint::replace(&self.dir, &Checkpoint { seq, hash, mac })
     }
 
     /// The checkpoint MAC key from the keychain (cached for this process),
@@ -448,7 +455,7 @@ impl Vault {
     }
 
     /// After an archive, the chain's base must carry a valid signature.
-    fn base_problem(&self) -> Result<Option<String>> {
+    pub(super) fn base_problem(&self) -> Result<Option<String>> {
         let base: Option<String> = self
             .conn
             .query_row("SELECT v FROM meta WHERE k = 'audit_base'", [], |r| {

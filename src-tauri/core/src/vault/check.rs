@@ -18,7 +18,8 @@ use std::collections::BTreeSet;
 /// One inconsistency.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
-    /// `unfinished_operation`, `orphan_entry`, `missing_secret`, `audit_chain`.
+    /// `unfinished_operation`, `orphan_entry`, `missing_secret`, `audit_chain`,
+    /// `audit_checkpoint`, `audit_truncated`, `team_stale`, ...
     pub kind: String,
     pub key_id: Option<String>,
     pub version: Option<u32>,
@@ -242,35 +243,8 @@ impl Vault {
         }
         problems.extend(self.team_problems()?);
         let chain = self.audit_verify()?;
-        if let Some(b) = chain.first_broken.as_ref().filter(|b| {
-            b.problem
-                .contains("checkpoint file outside the database is missing")
-        }) {
-            problems.push(Problem {
-                kind: "audit_checkpoint".into(),
-                key_id: None,
-                version: None,
-                entry: None,
-                detail: format!(
-                    "the audit chain is intact up to event #{}, but {}",
-                    b.seq, b.problem
-                ),
-                repair: format!(
-                    "record event #{} as the audit checkpoint (accepts the log as it is now)",
-                    b.seq
-                ),
-                repairable: true,
-            });
-        } else if let Some(b) = &chain.first_broken {
-            problems.push(Problem {
-                kind: "audit_chain".into(),
-                key_id: None,
-                version: None,
-                entry: None,
-                detail: format!("the audit chain is broken at event #{}: {}", b.seq, b.problem),
-                repair: "none: the audit log is never rewritten; restore the database from a backup and keep this copy as evidence".into(),
-                repairable: false,
-            });
+        if let Some(b) = &chain.first_broken {
+            problems.push(self.audit_problem(b)?);
         }
         Ok(CheckReport {
             consistent: problems.is_empty(),
@@ -280,6 +254,59 @@ impl Vault {
             keychain_enumerated,
             versions_checked: owned.len(),
             audit_events: chain.events,
+        })
+    }
+
+    /// What is wrong with the audit log, and whether repair may touch it.
+    /// A break inside the database's chain (an edited, inserted, deleted or
+    /// reordered event, a replaced archive base) is never repairable: the
+    /// log is never rewritten. When the chain in the database is intact and
+    /// only the checkpoint outside it disagrees, the newest events were
+    /// removed or rewritten, or an older copy of vault.db was restored from
+    /// a backup; repair may accept the log as it is, keeping what the
+    /// checkpoint said in the `vault.repair` event.
+    fn audit_problem(&self, b: &crate::audit::log::BrokenLink) -> Result<Problem> {
+        let in_db = crate::audit::log::verify(&self.conn, &self.genesis)?;
+        let db_intact = in_db.first_broken.is_none() && self.base_problem()?.is_none();
+        let end = in_db.last_seq.unwrap_or(0);
+        let problem = |kind: &str, detail: String, repair: String, repairable: bool| Problem {
+            kind: kind.into(),
+            key_id: None,
+            version: None,
+            entry: None,
+            detail,
+            repair,
+            repairable,
+        };
+        Ok(if !db_intact {
+            problem(
+                "audit_chain",
+                format!("the audit chain is broken at event #{}: {}", b.seq, b.problem),
+                "none: the audit log is never rewritten; restore the database from a backup and keep this copy as evidence".into(),
+                false,
+            )
+        } else if b
+            .problem
+            .contains("checkpoint file outside the database is missing")
+        {
+            problem(
+                "audit_checkpoint",
+                format!(
+                    "the audit chain is intact up to event #{end}, but {}",
+                    b.problem
+                ),
+                format!(
+                    "record event #{end} as the audit checkpoint (accepts the log as it is now)"
+                ),
+                true,
+            )
+        } else {
+            problem(
+                "audit_truncated",
+                format!("the audit chain in the database is intact up to event #{end}, but {} (restoring an older vault.db from a backup looks the same)", b.problem),
+                "only if vault.db was restored from a backup: accept the log as it is, recording in a vault.repair event what the checkpoint said, and anchor the checkpoint at the log's end; otherwise keep a copy of vault.db as evidence before repairing".into(),
+                true,
+            )
         })
     }
 
@@ -371,19 +398,36 @@ impl Vault {
                     rfc3339(self.clock.now())
                 ))
             }
-            "audit_checkpoint" => {
-                // The one place a missing checkpoint is written again.
-                self.anchor_checkpoint()?;
+            "audit_checkpoint" | "audit_truncated" => {
+                // The one place a checkpoint is written against what it
+                // says: the repair event keeps what it said, then the
+                // checkpoint is anchored at the log's end (that event).
+                let found = match crate::audit::checkpoint::read(&self.dir) {
+                    Ok(Some(cp)) => json!({"seq": cp.seq, "hash": cp.hash}),
+                    Ok(None) => json!("missing"),
+                    Err(e) => json!(e),
+                };
+                let action = if p.kind == "audit_checkpoint" {
+                    "checkpoint recreated"
+                } else {
+                    "checkpoint re-anchored: the log is accepted as it is"
+                };
                 let tx = Transaction::immediate(&self.conn)?;
                 self.record(
                     &tx,
                     "vault.repair",
                     None,
                     Outcome::Success,
-                    json!({"problem": "audit_checkpoint", "action": "checkpoint recreated"}),
+                    json!({"problem": p.kind, "checkpoint_was": found, "action": action}),
                 )?;
                 self.commit(tx)?;
-                Ok("recreated the audit checkpoint file".into())
+                crate::failpoint::hit("repair.before_anchor");
+                self.anchor_checkpoint()?;
+                Ok(if p.kind == "audit_checkpoint" {
+                    "recreated the audit checkpoint file".into()
+                } else {
+                    "re-anchored the audit checkpoint at the log's end (what it said is kept in the vault.repair event)".into()
+                })
             }
             "team_stale" => self.team_repair(p),
             other => Ok(format!("nothing done for {other}")),
