@@ -894,7 +894,7 @@ impl Vault {
         if after.is_zero() {
             self.destroy(id, |conn, key, vs, now| {
                 deletable(key, vs, now, true)?;
-                refuse_if_destroying(conn, key)?;
+                refuse_if_destroy_running(conn, key, now)?;
                 Ok(true)
             })?;
             return Ok(None);
@@ -907,7 +907,7 @@ impl Vault {
         let vs = versions(&tx, &key.id)?;
         let now_t = self.clock.now();
         deletable(&key, &vs, now_t, false)?;
-        refuse_if_destroying(&tx, &key)?;
+        refuse_if_destroy_running(&tx, &key, now_t)?;
         failpoint::hit("delete.checked");
         let at = rfc3339(now_t + after);
         tx.execute(
@@ -1077,7 +1077,7 @@ impl Vault {
             let due = |conn: &rusqlite::Connection, key: &KeyRow, _: &[VersionRow], now| {
                 Ok(key.destroyed_at.is_none()
                     && parse_ts(key.destroy_at.as_deref()).is_some_and(|t| t <= now)
-                    && !destroy_in_progress(conn, &key.id)?)
+                    && !destroy_running(conn, &key.id, now)?)
             };
             if self.destroy(&id, due)? {
                 destroyed.push(id);
@@ -1380,6 +1380,43 @@ fn destroy_in_progress(conn: &rusqlite::Connection, key_id: &str) -> Result<bool
         [key_id],
         |r| r.get(0),
     )?)
+}
+
+/// Whether another live process is destroying the key right now. An
+/// interrupted destruction (its process gone, or long ago: a reused pid)
+/// does not count: destroying the key again finishes it.
+fn destroy_running(conn: &rusqlite::Connection, key_id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let mut stmt = conn
+        .prepare("SELECT pid, started_at FROM pending_ops WHERE op = 'destroy' AND key_id = ?1")?;
+    let intents = stmt
+        .query_map([key_id], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // The same test as `vault check` uses for an operation in progress.
+    Ok(intents.iter().any(|(pid, started)| {
+        *pid != std::process::id()
+            && parse_ts(Some(started)).is_some_and(|t| now - t < Duration::minutes(10))
+            && std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }))
+}
+
+/// `delete` of a key another process is destroying at this moment.
+fn refuse_if_destroy_running(
+    conn: &rusqlite::Connection,
+    key: &KeyRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if destroy_running(conn, &key.id, now)? {
+        return Err(Error::conflict(
+            "concurrent_change",
+            format!(
+                "{} is being destroyed by another process at this moment",
+                key.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A destruction under way is only ever finished, never undone
