@@ -87,7 +87,7 @@ pub fn run() {
         .manage(clipboard.clone())
         .manage(startup.clone())
         .setup(move |app| {
-            startup.spawn(app.handle().clone(), &app.state::<VaultAccess>());
+            startup.spawn(app.handle().clone(), app.state::<VaultAccess>().location());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -73,7 +73,8 @@ impl VaultAccess {
         }
     }
 
-    /// Switches to the vault in `dir` (remembered for the next start).
+    /// Switches to the vault in `dir` (remembered for the next start). The
+    /// caller then runs the opening step on it ([`crate::startup::StartupDue`]).
     pub fn switch_to(&self, dir: PathBuf) -> Result<VaultLocation, IpcError> {
         remember_vault(&dir)?;
         let loc = VaultLocation {
@@ -83,7 +84,6 @@ impl VaultAccess {
         if let Ok(mut l) = self.location.write() {
             *l = Ok(loc.clone());
         }
-        record_session_open(loc.dir.clone());
         Ok(loc)
     }
 
@@ -100,18 +100,6 @@ impl VaultAccess {
         })
         .await
     }
-}
-
-/// Opens the vault in `dir` for a new session of the app (at start, and
-/// after each switch) on a thread of its own: the core records `vault.open`,
-/// or its failure (keychain locked or unreachable, checkpoint key missing,
-/// OpenBao down). Nothing waits for it: commands open the vault themselves.
-pub fn record_session_open(dir: PathBuf) {
-    let _ = std::thread::Builder::new()
-        .name("keyward-vault-open".into())
-        .spawn(move || {
-            let _ = Vault::open_session(VaultOptions::new(dir, Source::Desktop));
-        });
 }
 
 /// Runs `job` on a fresh thread and waits for it at most [`TIMEOUT`].

@@ -254,3 +254,48 @@ fn due_reports_and_applies_rotations_expiries_grace_ends_and_destructions() {
         "{next:?}"
     );
 }
+
+/// What the desktop app runs on the vault it opens, at start and on every
+/// switch: one vault's due rotation is applied (actor `system`) when that
+/// vault is opened, never another's, and the session is recorded.
+#[test]
+fn opening_a_session_applies_what_is_due_in_that_vault_only() {
+    let (d, clock, mut first) = open();
+    let second_dir = d.path().join("second");
+    let mut second =
+        Vault::open(VaultOptions::new(&second_dir, Source::Cli).with_clock(clock.clone())).unwrap();
+    let auto = PolicyChange {
+        auto_rotate: Some(Duration::days(30)),
+        ..Default::default()
+    };
+    let a = signing(&mut first, "first-signer");
+    first.set_policy(&a, auto.clone()).unwrap();
+    let b = signing(&mut second, "second-signer");
+    second.set_policy(&b, auto).unwrap();
+    drop(second);
+    clock.advance(Duration::days(31));
+
+    // Switching to the second vault: its rotation is applied, and said so.
+    let opts = || VaultOptions::new(&second_dir, Source::Desktop).with_clock(clock.clone());
+    let report = Vault::open_session_and_apply_due(opts()).unwrap();
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert!(report.applied[0].contains("second-signer"), "{report:?}");
+    assert!(report.items.iter().all(|i| !i.overdue), "{report:?}");
+    let second = Vault::open(opts()).unwrap();
+    assert_eq!(second.show_key(&b).unwrap().summary.version, 2);
+    let events = second.audit_list(&Default::default()).unwrap();
+    let actions: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .filter(|(_, a)| *a == "vault.open" || *a == "key.rotate")
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert_eq!(actions[0].1, "vault.open");
+    assert_eq!(actions[1], ("system", "key.rotate"));
+
+    // The vault that was not opened keeps its overdue rotation for its own turn.
+    assert_eq!(first.show_key(&a).unwrap().summary.version, 1);
+    // Opening the second one again finds nothing left to apply.
+    let again = Vault::open_session_and_apply_due(opts()).unwrap();
+    assert!(again.applied.is_empty(), "{again:?}");
+}

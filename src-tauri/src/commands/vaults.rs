@@ -7,6 +7,7 @@
 //! down still shows, with the reason and what to do.
 
 use crate::files::ask_folder;
+use crate::startup::StartupDue;
 use crate::vault_access::{run_with_timeout, VaultLocation};
 use crate::{IpcError, VaultAccess};
 use keyward_core::team::BackendStatus;
@@ -50,10 +51,14 @@ pub async fn list_vaults(vault: State<'_, VaultAccess>) -> Result<VaultList, Ipc
     })
 }
 
-/// Switches to a vault of the list (remembered for the next start).
+/// Switches to a vault of the list (remembered for the next start) and
+/// runs the start-up step on it: the session is opened and what is due is
+/// applied, as at start (its report: `startup_due`).
 #[tauri::command]
 pub async fn switch_vault(
+    app: AppHandle,
     vault: State<'_, VaultAccess>,
+    due: State<'_, StartupDue>,
     dir: String,
 ) -> Result<VaultLocation, IpcError> {
     let open = refuse_when_from_env(&vault)?;
@@ -67,18 +72,26 @@ pub async fn switch_vault(
             ),
         ));
     }
-    vault.switch_to(dir)
+    Ok(opened(app, &due, vault.switch_to(dir)?))
+}
+
+/// A switch done: the vault opened gets the start-up step.
+fn opened(app: AppHandle, due: &StartupDue, loc: VaultLocation) -> VaultLocation {
+    due.spawn(app, Ok(loc.clone()));
+    loc
 }
 
 /// Picks a vault folder in a dialog, adds it to the list and switches to
 /// it. A folder without `team.json` is opened once (which creates a new
 /// personal vault, or fails with the reason); a team vault's folder is
 /// taken as it is, so an OpenBao that is down does not keep it out of the
-/// list (its status says what is wrong). `None`: cancelled.
+/// list (its status says what is wrong). Then the start-up step runs on it,
+/// as for a switch. `None`: cancelled.
 #[tauri::command]
 pub async fn choose_vault(
     app: AppHandle,
     vault: State<'_, VaultAccess>,
+    due: State<'_, StartupDue>,
 ) -> Result<Option<VaultLocation>, IpcError> {
     refuse_when_from_env(&vault)?;
     let Some(dir) = ask_folder(&app, "Choose a vault folder").await? else {
@@ -91,7 +104,7 @@ pub async fn choose_vault(
         })
         .await?;
     }
-    vault.switch_to(dir).map(Some)
+    Ok(Some(opened(app, &due, vault.switch_to(dir)?)))
 }
 
 /// Removes a vault from the list; its files stay where they are.

@@ -279,6 +279,24 @@ impl Vault {
         self.commit(tx)
     }
 
+    /// What the desktop app does first with every vault it opens, at start
+    /// and on each switch to another vault: opens the session (recorded as
+    /// `vault.open`, see [`Vault::open_session`]) and applies what is due
+    /// ([`Vault::apply_due_now`], actor `system`).
+    ///
+    /// A session that cannot open (keychain locked, checkpoint key missing)
+    /// has its failure recorded, and the vault is then opened plainly, with
+    /// the same directory, source and clock on its default secret store, so
+    /// the report still says what is due (or the reason applying it failed).
+    pub fn open_session_and_apply_due(opts: super::VaultOptions) -> Result<super::DueReport> {
+        let (dir, source, clock) = (opts.dir.clone(), opts.source, opts.clock.clone());
+        let mut v = match Vault::open_session(opts) {
+            Ok(v) => v,
+            Err(_) => Vault::open(super::VaultOptions::new(dir, source).with_clock(clock))?,
+        };
+        v.apply_due_now()
+    }
+
     /// `key due --apply` within the settings' window, then what is still due:
     /// the report lists what remains (not the items just applied) and says in
     /// `applied` what was done. The app runs this at start.
