@@ -239,13 +239,22 @@ fn unreachable_server_and_refused_token_exit_3_with_what_to_do() {
     w.json(&["key", "new", "--kind", "api", "--name", "k"], 0);
     let cfg_path = w.dir().join("team.json");
     let cfg = std::fs::read_to_string(&cfg_path).unwrap();
+    let before = common::state(&w);
     std::fs::write(&cfg_path, cfg.replace(&addr(), &dead)).unwrap();
-    let before = common::snapshot(w.dir());
     let (_, err) = w.run(&["key", "rotate", "k"], 3);
     assert!(err.contains("cannot reach OpenBao"), "{err}");
-    assert_eq!(common::snapshot(w.dir()), before, "nothing changed");
     std::fs::write(&cfg_path, cfg).unwrap();
-    w.run(&["key", "list"], 0);
+    // Nothing changed; the refused open is audited (one failed vault.open).
+    assert_eq!(common::state(&w), before, "nothing changed");
+    let opens = common::audit_events(&w, true);
+    assert_eq!(opens.len(), 1, "{opens:?}");
+    assert!(
+        opens[0]["details"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach OpenBao"),
+        "{opens:?}"
+    );
 }
 
 #[test]

@@ -70,3 +70,29 @@ pub fn bao(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run bao")
 }
+
+/// What a command that OpenBao refused must leave as it was: every key
+/// with its versions, and the audit log apart from the failed `vault.open`
+/// events that record the refusals themselves. Read while OpenBao answers.
+pub fn state(v: &TestVault) -> (Vec<Value>, Vec<Value>) {
+    let keys = v.json(&["key", "list"], 0);
+    let shown = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| v.json(&["key", "show", k["id"].as_str().unwrap()], 0))
+        .collect();
+    (shown, audit_events(v, false))
+}
+
+/// The audit log's events, without (`false`) or only (`true`) failed opens.
+pub fn audit_events(v: &TestVault, failed_opens: bool) -> Vec<Value> {
+    let events = v.json(&["audit", "list", "--limit", "1000000"], 0);
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| (e["action"] == "vault.open" && e["outcome"] == "failure") == failed_opens)
+        .cloned()
+        .collect()
+}

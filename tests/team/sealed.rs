@@ -12,7 +12,7 @@ fn a_sealed_server_exits_3_with_what_to_do_and_changes_nothing() {
     init(&a, &t);
     let key = a.json(&["key", "new", "--kind", "api", "--name", "svc"], 0);
     let id = key["id"].as_str().unwrap().to_string();
-    let before = common::snapshot(a.dir());
+    let before = common::state(&a);
     let out = bao(&["operator", "seal"]);
     assert!(
         out.status.success(),
@@ -33,7 +33,6 @@ fn a_sealed_server_exits_3_with_what_to_do_and_changes_nothing() {
         }
         let status = a.cmd(&["vault", "info"]).output().unwrap();
         assert_eq!(status.status.code(), Some(3));
-        assert_eq!(common::snapshot(a.dir()), before, "nothing changed");
     });
     // Unseal whatever happened, so the server is left as found.
     let out = bao(&["operator", "unseal", &env("KEYWARD_BAO_UNSEAL_KEY")]);
@@ -44,6 +43,14 @@ fn a_sealed_server_exits_3_with_what_to_do_and_changes_nothing() {
     );
     if let Err(e) = result {
         std::panic::resume_unwind(e);
+    }
+    // Nothing changed; each refused command's open is audited as failed.
+    assert_eq!(common::state(&a), before, "nothing changed");
+    let opens = common::audit_events(&a, true);
+    assert_eq!(opens.len(), 4, "{opens:?}");
+    for e in &opens {
+        let m = e["details"]["message"].as_str().unwrap();
+        assert!(m.contains("is sealed"), "{m}");
     }
     let shown = a.json(&["key", "show", &id], 0);
     assert_eq!(shown["version"], 1);
