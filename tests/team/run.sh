@@ -21,6 +21,7 @@ source tests/team/bao-dev.sh
 printf '\n==> team tests\n'
 cargo test -p keyward-core --test team_sync
 cargo test -p keyward --test cli_team
+cargo test -p keyward --test cli_team_tokens
 # Seals the shared server: alone, after the others.
 cargo test -p keyward --test cli_team_sealed
 

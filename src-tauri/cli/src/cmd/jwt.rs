@@ -683,18 +683,19 @@ fn revoke(
             vault.revoke_token(&token)?
         }
     };
+    let whom = if r.team { " for the whole team" } else { "" };
     ctx.emit(
         &serde_json::to_value(&r).unwrap_or(Value::Null),
         || match r.until {
             Some(u) => format!(
-                "revoked jti {} until {}",
+                "revoked jti {}{whom} until {}",
                 r.jti,
                 chrono::DateTime::from_timestamp(u, 0)
                     .map(keyward_core::duration::rfc3339)
                     .unwrap_or_default()
             ),
             None => format!(
-                "revoked jti {} (the token has no exp: kept for good)",
+                "revoked jti {}{whom} (the token has no exp: kept for good)",
                 r.jti
             ),
         },

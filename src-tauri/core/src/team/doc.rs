@@ -3,9 +3,9 @@
 //! migration travels without changes here. Never a secret: those tables hold
 //! none (see the schema's header).
 //!
-//! `last_used_at` stays local: each client counts its own uses, and a
-//! document rewritten on every API-key check would make every check a
-//! check-and-set race.
+//! `last_used_at` stays out: a document rewritten on every API-key check
+//! would make every check a check-and-set race with the key's lifecycle;
+//! uses are shared apart, coarsely, in [`super::usage`].
 
 use crate::error::{Error, Result};
 use base64::Engine;

@@ -13,7 +13,12 @@
 //!   ([`crate::secrets::openbao::OpenBaoStore`], written create-only);
 //! - `keyward/<team>/head` — a change feed: each commit appends the ids of
 //!   the keys it wrote as a new KV version, so a client catches up by
-//!   reading the versions it has not seen instead of every document.
+//!   reading the versions it has not seen instead of every document;
+//! - `keyward/<team>/denylist/<0-f>` — the revoked jtis of the whole team,
+//!   until their tokens expire, in 16 shards ([`denylist`], check-and-set
+//!   with retry);
+//! - `keyward/<team>/usage/<key id>` — when each API-key version was last
+//!   used by any client, to the minute, best effort ([`usage`]).
 //!
 //! Transit custody ([`transit`]): signing keys created in OpenBao's transit
 //! engine; the private key never leaves OpenBao.
@@ -26,8 +31,10 @@
 //! (`vault::team`), inside its own transactions.
 
 pub mod client;
+pub mod denylist;
 pub mod doc;
 pub mod transit;
+pub mod usage;
 
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;

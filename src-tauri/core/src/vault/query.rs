@@ -1,5 +1,10 @@
 //! Read paths: `key list`, `key show`, `key jwks`, `apikey verify`.
 //! None of these returns a secret.
+//!
+//! In a team vault, `apikey verify` also shares the version's last use
+//! ([`crate::team::usage`], at most once a minute per client, best effort)
+//! and `key show` reports the latest use any member recorded; `key list`
+//! shows this client's own record (one request per key would be too many).
 
 use super::lifecycle::public_jwk;
 use super::model::{
@@ -12,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::keys::apikey::ApiKey;
 use crate::keys::state::KeyState;
 use crate::keys::KeyKind;
+use crate::team::usage;
 use rusqlite::params;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
@@ -56,7 +62,19 @@ impl Vault {
     pub fn show_key(&self, id: &str) -> Result<KeyDetail> {
         let now = self.clock.now();
         let key = resolve(&self.conn, id)?;
-        let vs = versions(&self.conn, &key.id)?;
+        let mut vs = versions(&self.conn, &key.id)?;
+        if let (Some(t), KeyKind::Api) = (&self.team, key.kind) {
+            // Best effort: without OpenBao's answer, this client's own record.
+            if let Ok(shared) = usage::read(&t.link, &key.id) {
+                for v in &mut vs {
+                    if let Some(at) = shared.get(&v.version) {
+                        if v.last_used_at.as_ref().is_none_or(|l| l < at) {
+                            v.last_used_at = Some(at.clone());
+                        }
+                    }
+                }
+            }
+        }
         Ok(KeyDetail {
             summary: summarize(&key, &vs, now),
             versions: vs.iter().rev().map(|v| version_info(v, now)).collect(),
@@ -179,10 +197,23 @@ impl Vault {
                 ),
             ));
         }
+        let at = rfc3339(now_t);
         self.conn.execute(
             "UPDATE key_versions SET last_used_at = ?3 WHERE key_id = ?1 AND version = ?2",
-            params![id, version, rfc3339(now_t)],
+            params![id, version, at],
         )?;
+        if let Some(t) = &self.team {
+            // Coarse on purpose: this client shares a use when its own
+            // previous one is a minute old (or unknown), never on every check.
+            let due = model::parse_ts(v.last_used_at.as_deref()).is_none_or(|prev| {
+                (now_t - prev).num_seconds() >= usage::GRANULARITY_SECS || prev > now_t
+            });
+            if due {
+                // Best effort: a use that OpenBao did not get is shared by
+                // the next one.
+                let _ = usage::record(&t.link, &id, version, &at, &self.actor);
+            }
+        }
         Ok(ApiKeyMatch {
             id,
             name: key_row.name,

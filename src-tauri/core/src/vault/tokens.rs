@@ -2,6 +2,13 @@
 //! its active version, the jti record and denylist, and telling which vault
 //! key a token's `kid` names.
 //!
+//! In a team vault the denylist that counts is the team's, in OpenBao
+//! ([`crate::team::denylist`]): `jwt revoke` writes it before the local
+//! commit (OpenBao unreachable: nothing is revoked, the command fails), and
+//! `jwt verify --key` reads it at verify time, so a token revoked by any
+//! member is rejected by every member. The local `jti` table keeps this
+//! client's own record (signed jtis, its revocations) as before.
+//!
 //! Never records a token's signature or any secret: audit details hold the
 //! jti, kid, algorithm and the reason of a failure.
 
@@ -19,6 +26,7 @@ use crate::jwt::{
 };
 use crate::keys::state::KeyState;
 use crate::keys::KeyKind;
+use crate::team::denylist;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -32,6 +40,8 @@ pub struct RevokedToken {
     pub until: Option<i64>,
     /// Whether this vault had issued the token (`jwt sign`).
     pub issued_here: bool,
+    /// Whether the revocation went to a team's shared denylist (team vaults).
+    pub team: bool,
 }
 
 /// Which vault key and version a token's `kid` names.
@@ -123,9 +133,25 @@ impl Vault {
         let key = resolve(&self.conn, id)?;
         let keys = self.verification_keys(&key.id)?;
         let now = opts.now.timestamp();
+        // A team's denylist is read now, whoever revoked: only for a token
+        // the revocation check will look up (a string jti).
+        let shared = match (&self.team, token_jti(token)) {
+            (Some(t), Some(jti)) => match denylist::read(&t.link, &jti) {
+                Ok(list) => Some(list),
+                Err(e) => {
+                    let e = unreadable_denylist(e);
+                    self.record_failure("token.verify", Some((&key.id, None)), &e);
+                    return Err(e);
+                }
+            },
+            _ => None,
+        };
         let conn = &self.conn;
         // A denylist that cannot be read counts as "revoked": fail closed.
-        let revoked = move |jti: &str| is_revoked(conn, jti, now).unwrap_or(true);
+        let revoked = move |jti: &str| {
+            shared.as_ref().is_some_and(|l| l.contains(jti, now))
+                || is_revoked(conn, jti, now).unwrap_or(true)
+        };
         let mut inner = VerifyOptions::new(keys, opts.now);
         inner.algs = opts.algs;
         inner.iss = opts.iss;
@@ -267,19 +293,47 @@ impl Vault {
         )?;
         prune(&tx, now.timestamp())?;
         let (key_id, version) = issued.clone().unwrap_or((None, None));
+        let team = self.team.as_ref().map(|t| t.link.clone());
         self.record(
             &tx,
             "token.revoke",
             key_id.as_deref().map(|k| (k, version)),
             Outcome::Success,
-            json!({"jti": jti, "until": until}),
+            json!({"jti": jti, "until": until, "team": team.is_some()}),
         )?;
+        if let Some(link) = &team {
+            // The team's list first: a revocation that did not reach it
+            // must not look done here (the local transaction rolls back).
+            failpoint::hit("token_revoke.before_team");
+            let at = rfc3339(now);
+            let who = denylist::Writer {
+                by: &self.actor,
+                at: &at,
+            };
+            if let Err(e) = denylist::add(link, jti, until, now.timestamp(), who) {
+                drop(tx);
+                let e = match e {
+                    Error::SecretStore(m) => Error::SecretStore(format!(
+                        "{m} (jti {jti:?} was not revoked: a revocation must reach the team's denylist)"
+                    )),
+                    e => e,
+                };
+                self.record_failure("token.revoke", key_id.as_deref().map(|k| (k, version)), &e);
+                return Err(e);
+            }
+        }
         failpoint::hit("token_revoke.before_commit");
-        self.commit(tx)?;
+        self.commit(tx).map_err(|e| match (&team, e) {
+            (Some(_), Error::Database(m)) => Error::Database(format!(
+                "{m} (the revocation of jti {jti:?} is in the team's denylist in OpenBao and applies to every member; only this client's audit event is missing)"
+            )),
+            (_, e) => e,
+        })?;
         Ok(RevokedToken {
             jti: jti.to_string(),
             until,
             issued_here: issued.is_some(),
+            team: team.is_some(),
         })
     }
 
@@ -303,9 +357,18 @@ impl Vault {
         self.revoke_jti(&jti, exp)
     }
 
-    /// Whether a jti is on the denylist now.
+    /// Whether a jti is on the denylist now (a team vault's: the team's).
     pub fn is_jti_revoked(&self, jti: &str) -> Result<bool> {
-        is_revoked(&self.conn, jti, self.clock.now().timestamp())
+        let now = self.clock.now().timestamp();
+        if let Some(t) = &self.team {
+            if denylist::read(&t.link, jti)
+                .map_err(unreadable_denylist)?
+                .contains(jti, now)
+            {
+                return Ok(true);
+            }
+        }
+        is_revoked(&self.conn, jti, now)
     }
 
     /// Which vault key a token's `kid` names, and whether that fits the
@@ -376,6 +439,16 @@ fn token_jti(token: &Token) -> Option<String> {
         .and_then(|c| c.get("jti"))
         .and_then(|v| v.as_str())
         .map(str::to_string)
+}
+
+/// Says what an unreadable team denylist means for the check.
+fn unreadable_denylist(e: Error) -> Error {
+    match e {
+        Error::SecretStore(m) => Error::SecretStore(format!(
+            "{m} (the team's jti denylist could not be read, so no token can be checked for revocation)"
+        )),
+        e => e,
+    }
 }
 
 fn version_of(label: &str) -> Option<u32> {
