@@ -1038,3 +1038,68 @@ fn a_team_vault_in_a_namespace_keeps_its_keys_there() {
         v.run(&["audit", "verify"], 0);
     }
 }
+
+/// OpenBao 2.7.2 refuses a JSON request with more than 1,000 strings
+/// (member names count). A key's document once had about 29 per version,
+/// so the 35th version of an API key could not be written: every later
+/// rotate or revoke failed with "refused JSON input due to high
+/// complexity: exceeded maximum number of strings". Daily auto-rotation
+/// reaches that in a month.
+#[test]
+fn a_key_rotated_far_past_openbaos_string_limit_keeps_changing() {
+    const ROTATIONS: u64 = 80;
+    let t = team("long");
+    let a = TestVault::new();
+    init(&a, &t);
+    let key = a.json(&["key", "new", "--kind", "api", "--name", "daily"], 0);
+    let id = key["id"].as_str().unwrap().to_string();
+    for n in 2..=ROTATIONS + 1 {
+        let out = a
+            .cmd(&["--json", "key", "rotate", &id, "--grace", "0s"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "rotation to v{n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["version"], n);
+    }
+    let last = ROTATIONS + 1;
+    // A second client sees every version; the newest alone is active.
+    let b = TestVault::new();
+    init(&b, &t);
+    let shown = b.json(&["key", "show", &id], 0);
+    let vs = versions(&shown);
+    assert_eq!(
+        vs.iter().map(|v| v.0).collect::<Vec<_>>(),
+        (1..=last).rev().collect::<Vec<_>>(),
+        "{shown}"
+    );
+    assert_eq!(vs[0].1, "active");
+    assert_eq!(vs.iter().filter(|v| v.1 == "active").count(), 1);
+    // It changes the key too (check-and-set on the long document), and
+    // the first client sees that.
+    b.run(
+        &["key", "revoke", &id, "--version", "1", "--reason", "old"],
+        0,
+    );
+    let rotated = b.json(&["key", "rotate", &id, "--grace", "0s"], 0);
+    assert_eq!(rotated["version"], last + 1);
+    let shown = a.json(&["key", "show", &id], 0);
+    let vs = versions(&shown);
+    assert_eq!(vs.len() as u64, last + 1, "{shown}");
+    assert_eq!(vs.last().unwrap().1, "revoked");
+    // The first client revokes every version (one more write of it).
+    a.run(&["key", "revoke", &id, "--reason", "retire"], 0);
+    assert!(versions(&a.json(&["key", "show", &id], 0))
+        .iter()
+        .all(|v| v.1 == "revoked"));
+    for v in [&a, &b] {
+        let check = v.json(&["vault", "check"], 0);
+        assert_eq!(check["consistent"], true, "{check}");
+        v.run(&["audit", "verify"], 0);
+    }
+}

@@ -2,7 +2,8 @@
 //! run by tests/team/run.sh (which starts both). Without the server these
 //! tests fail with a message saying so: they never skip.
 
-use keyward_core::team::{Credential, InitRequest, TeamLink};
+use keyward_core::team::doc::KeyDoc;
+use keyward_core::team::{usage, Credential, InitRequest, TeamLink};
 use keyward_core::vault::{NewApiKey, NewSigningKey, Source, VaultOptions};
 use keyward_core::{Error, SecretBytes, Vault};
 use std::path::Path;
@@ -156,7 +157,8 @@ fn documents_hold_no_secret_and_secrets_live_in_openbao_only() {
         let text = doc.to_string();
         assert!(!text.contains(issued.secret.expose_str().unwrap()));
         assert!(!text.contains(&d));
-        assert_eq!(doc["key"]["id"], id.as_str());
+        assert_eq!(KeyDoc::from_json(&doc).unwrap().id(), Some(id.as_str()));
+        assert_eq!(doc["format"], 2);
         assert!(doc["updated_by"].is_string());
     }
     // The local database holds neither.
@@ -210,4 +212,91 @@ fn a_name_is_claimed_once_across_the_team_and_freed_by_destruction() {
     drop(a);
     let a = open(&tmp.path().join("a"));
     assert_eq!(a.show_key("shared-name").unwrap().summary.id, second.id);
+}
+
+/// Documents written by earlier builds (format 1: the rows as JSON members)
+/// stay readable, and the key's next change rewrites them as format 2
+/// (the rows in one JSON-encoded string), with check-and-set as before.
+#[test]
+fn a_format_1_document_is_read_and_rewritten_as_format_2_by_the_next_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let team = team_name("fmt1");
+    let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut a = init(&a_dir, &team);
+    let issued = a.create_api_key(api("legacy")).unwrap();
+    let link = TeamLink::attach(&a_dir).unwrap().unwrap();
+    let rel = format!("keys/{}", issued.id);
+    let (stored, version) = link.read(&rel, "test").unwrap().unwrap();
+    assert_eq!(stored["format"], 2);
+    assert!(stored["body"].is_string() && stored.get("versions").is_none());
+    // The shape earlier builds wrote, with a change no cache has seen yet.
+    let mut doc = KeyDoc::from_json(&stored).unwrap();
+    doc.key
+        .insert("note".into(), serde_json::json!("written as format 1"));
+    let old = serde_json::json!({
+        "format": 1, "key": doc.key, "versions": doc.versions,
+        "updated_by": "old-build", "updated_from": "c_old", "updated_at": "2026-01-01T00:00:00Z",
+    });
+    link.write_cas(&rel, &old, version, "test")
+        .unwrap()
+        .unwrap();
+    link.announce(std::slice::from_ref(&issued.id));
+    // A new client and the old one both read it.
+    let mut b = init(&b_dir, &team);
+    let shown = b.show_key(&issued.id).unwrap();
+    assert_eq!(shown.summary.note.as_deref(), Some("written as format 1"));
+    assert_eq!(
+        b.last_change(&issued.id).unwrap().unwrap().by.as_deref(),
+        Some("old-build")
+    );
+    drop(a);
+    let mut a = open(&a_dir);
+    assert_eq!(
+        a.show_key(&issued.id).unwrap().summary.note.as_deref(),
+        Some("written as format 1")
+    );
+    assert!(a.check(false).unwrap().consistent);
+    // B's rotation writes format 2 on top of it (check-and-set on the
+    // format 1 version); A, opened before, loses its race as always.
+    let rotated = b.rotate(&issued.id, None).unwrap();
+    assert_eq!(rotated.version, 2);
+    let (stored, _) = link.read(&rel, "test").unwrap().unwrap();
+    assert_eq!(stored["format"], 2);
+    assert!(stored.get("key").is_none() && stored.get("versions").is_none());
+    let doc = KeyDoc::from_json(&stored).unwrap();
+    assert_eq!(doc.versions.len(), 2);
+    assert_eq!(doc.key["note"], "written as format 1");
+    let e = a.revoke(&issued.id, Some(1), "test").unwrap_err();
+    assert!(e.to_string().contains("was changed by someone else"), "{e}");
+    drop(a);
+    let mut a = open(&a_dir);
+    assert_eq!(a.show_key(&issued.id).unwrap().summary.version, 2);
+    assert!(a.check(false).unwrap().consistent);
+}
+
+/// An API key's usage document holds every version's last use, far past
+/// the 140 or so versions that OpenBao's string limit allowed format 1.
+#[test]
+fn usage_is_shared_for_hundreds_of_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let team = team_name("usage");
+    let dir = tmp.path().join("a");
+    let _v = init(&dir, &team);
+    let link = TeamLink::attach(&dir).unwrap().unwrap();
+    let id = "k_usage1";
+    // Format 1 as earlier builds wrote it is read, and merged into format 2.
+    let old = serde_json::json!({"format": 1, "versions": {"1": {"at": "2026-01-01T00:00:00Z", "by": "old", "client": "c_old"}}});
+    link.write_cas(&format!("usage/{id}"), &old, 0, "test")
+        .unwrap()
+        .unwrap();
+    for n in 2..=300u32 {
+        let at = format!("2026-01-02T{:02}:{:02}:00Z", n / 60, n % 60);
+        usage::record(&link, id, n, &at, "alice").unwrap();
+    }
+    let times = usage::read(&link, id).unwrap();
+    assert_eq!(times.len(), 300);
+    assert_eq!(times[&1], "2026-01-01T00:00:00Z");
+    assert_eq!(times[&300], "2026-01-02T05:00:00Z");
+    let (stored, _) = link.read(&format!("usage/{id}"), "test").unwrap().unwrap();
+    assert_eq!(stored["format"], 2);
 }

@@ -15,6 +15,7 @@ use super::SecretStore;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 use crate::team::client::Reply;
+use crate::team::doc::KeyDoc;
 use crate::team::TeamLink;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -181,10 +182,12 @@ impl SecretStore for OpenBaoStore {
                 };
                 if young {
                     if recorded.is_none() {
-                        let doc = self.link.read(&format!("keys/{key_id}"), "read a key")?;
+                        let doc = match self.link.read(&format!("keys/{key_id}"), "read a key")? {
+                            Some((d, _)) => Some(KeyDoc::from_json(&d)?),
+                            None => None,
+                        };
                         recorded = Some(
-                            doc.and_then(|(d, _)| d.get("versions").cloned())
-                                .and_then(|vs| vs.as_array().cloned())
+                            doc.map(|d| d.versions)
                                 .unwrap_or_default()
                                 .iter()
                                 .filter_map(|x| x.get("version").and_then(Value::as_u64))

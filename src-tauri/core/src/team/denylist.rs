@@ -14,9 +14,9 @@
 //! - **Reading** is one GET of one shard; `jwt verify --key` reads it at
 //!   verify time (a token revoked by another member a moment ago is
 //!   rejected), and an unreadable list is an error, never "not revoked".
-//! - **Size**: OpenBao refuses a JSON request with 1,000 strings or more
-//!   (its JSON complexity limit), and every jti is one; so entries map to
-//!   numbers only, and a shard takes at most [`SHARD_LIMIT`] live entries
+//! - **Size**: OpenBao refuses a JSON request with more than 1,000 strings
+//!   (its JSON complexity limit; member names count), and every jti is one;
+//!   so entries map to numbers only, and a shard takes at most [`SHARD_LIMIT`] live entries
 //!   (about 14,000 live revoked tokens for the team).
 //!
 //! jtis are not secrets; this module never sees a token's signature or key.

@@ -6,6 +6,20 @@
 //! `last_used_at` stays out: a document rewritten on every API-key check
 //! would make every check a check-and-set race with the key's lifecycle;
 //! uses are shared apart, coarsely, in [`super::usage`].
+//!
+//! **Shape.** OpenBao (2.7.2) refuses a JSON request with more than 1,000
+//! strings, member names included, and a key version's row alone is about
+//! 29 of them: with the rows as JSON members (format 1) a key's 34th
+//! version could not be written, nor any later change of that key. So
+//! format 2 carries the rows as one JSON-encoded string, `body`
+//! (`{"key": {...}, "versions": [...]}`), beside `format` and the
+//! `updated_*` members: 12 strings in the request whatever the number of
+//! versions, the document's size bounded only by OpenBao's byte limits (a
+//! request of 32 MiB; an entry of 1 MiB on Raft storage, where an API-key
+//! version takes about 570 bytes). Format 1 documents are still read, and
+//! rewritten as format 2 by the key's next change; a build that knows only
+//! format 1 refuses format 2 with "written by a newer Keyward: upgrade
+//! Keyward".
 
 use crate::error::{Error, Result};
 use base64::Engine;
@@ -18,8 +32,9 @@ use std::collections::BTreeMap;
 /// Columns never written to, nor read from, a document.
 const LOCAL_ONLY: &[&str] = &["last_used_at"];
 
-/// The document format this build writes.
-pub const FORMAT: u64 = 1;
+/// The document format this build writes (1: rows as JSON members, still
+/// read; 2: rows in one JSON-encoded string, see the module doc).
+pub const FORMAT: u64 = 2;
 
 /// A key's shared rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,28 +77,44 @@ impl KeyDoc {
 
     /// The document as stored in OpenBao, with who wrote it.
     pub fn to_json(&self, updated_by: &str, client: &str, at: &str) -> Value {
+        let body = json!({"key": self.key, "versions": self.versions});
         json!({
             "format": FORMAT,
-            "key": self.key,
-            "versions": self.versions,
+            "body": body.to_string(),
             "updated_by": updated_by,
             "updated_from": client,
             "updated_at": at,
         })
     }
 
-    /// Parses a stored document.
+    /// Parses a stored document, of format 2 or of format 1.
     pub fn from_json(v: &Value) -> Result<KeyDoc> {
         let bad = |why: &str| {
             Error::SecretStore(format!(
                 "a key document in OpenBao is malformed ({why}): run `keyward vault check`"
             ))
         };
-        if v.get("format").and_then(Value::as_u64).unwrap_or(0) > FORMAT {
+        let format = v.get("format").and_then(Value::as_u64).unwrap_or(0);
+        if format > FORMAT {
             return Err(Error::SecretStore(
                 "a key document in OpenBao was written by a newer Keyward: upgrade Keyward".into(),
             ));
         }
+        if format >= 2 {
+            let body = v
+                .get("body")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("no body"))?;
+            let body: Value =
+                serde_json::from_str(body).map_err(|_| bad("its body is not JSON"))?;
+            return Self::from_rows(&body, &bad);
+        }
+        Self::from_rows(v, &bad)
+    }
+
+    /// The `key` and `versions` members of a format 1 document, or of a
+    /// format 2 document's body.
+    fn from_rows(v: &Value, bad: &dyn Fn(&str) -> Error) -> Result<KeyDoc> {
         let key = v
             .get("key")
             .and_then(Value::as_object)
@@ -226,4 +257,87 @@ fn upsert(
     let args: Vec<Sql> = cols.iter().map(|c| to_sql(&row[c.as_str()])).collect();
     conn.execute(&sql, params_from_iter(args))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings as OpenBao counts them: member names and string values.
+    fn strings(v: &Value) -> usize {
+        match v {
+            Value::String(_) => 1,
+            Value::Array(a) => a.iter().map(strings).sum(),
+            Value::Object(m) => m.iter().map(|(_, x)| 1 + strings(x)).sum(),
+            _ => 0,
+        }
+    }
+
+    fn doc(versions: usize) -> KeyDoc {
+        let key = json!({"id": "k_1", "name": "daily", "kind": "api", "scopes": "[]"});
+        let versions = (1..=versions)
+            .map(|n| {
+                let v = json!({
+                    "version": n, "state": "grace", "created_at": "2026-01-01T00:00:00Z",
+                    "grace_until": "2026-01-02T00:00:00Z", "api_last4": "abcd",
+                    "api_hash": {"b64": "AAAA"}, "has_secret": 1, "reason": null,
+                });
+                v.as_object().cloned().unwrap_or_default()
+            })
+            .collect();
+        KeyDoc {
+            key: key.as_object().cloned().unwrap_or_default(),
+            versions,
+        }
+    }
+
+    #[test]
+    fn a_document_has_the_same_few_strings_whatever_its_versions() {
+        for n in [1, 40, 2000] {
+            let d = doc(n);
+            let stored = d.to_json("alice", "c_1", "2026-01-01T00:00:00Z");
+            let request = json!({"options": {"cas": 3}, "data": stored});
+            assert_eq!(strings(&request), 12, "{n} versions");
+            assert_eq!(stored["format"], 2);
+            let back = KeyDoc::from_json(&stored).unwrap();
+            assert_eq!(back, d);
+            assert_eq!(back.hash(), d.hash());
+        }
+    }
+
+    #[test]
+    fn format_1_documents_are_still_read() {
+        let d = doc(3);
+        let old = json!({
+            "format": 1, "key": d.key, "versions": d.versions,
+            "updated_by": "bob", "updated_from": "c_2", "updated_at": "2026-01-01T00:00:00Z",
+        });
+        let back = KeyDoc::from_json(&old).unwrap();
+        assert_eq!(back, d);
+        // Same rows, same hash: reading the old shape is no change to write.
+        assert_eq!(
+            back.hash(),
+            KeyDoc::from_json(&d.to_json("a", "b", "c")).unwrap().hash()
+        );
+    }
+
+    #[test]
+    fn newer_and_malformed_documents_are_refused_with_what_to_do() {
+        let newer = json!({"format": FORMAT + 1, "body": "{}"});
+        let e = KeyDoc::from_json(&newer).unwrap_err().to_string();
+        assert!(e.contains("newer Keyward: upgrade Keyward"), "{e}");
+        for bad in [
+            json!({"format": 2}),
+            json!({"format": 2, "body": 7}),
+            json!({"format": 2, "body": "{not json"}),
+            json!({"format": 2, "body": "{\"versions\": []}"}),
+            json!({"format": 1, "key": {"id": "k_1"}}),
+        ] {
+            let e = KeyDoc::from_json(&bad).unwrap_err().to_string();
+            assert!(
+                e.contains("malformed") && e.contains("vault check"),
+                "{bad}: {e}"
+            );
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //! - `keyward/<team>/meta` — the team vault's id (two clients that `init`
 //!   against the same team join the same vault);
 //! - `keyward/<team>/keys/<key id>` — a key's `keys` row and every
-//!   `key_versions` row (no secret), written with check-and-set so two
+//!   `key_versions` row (no secret) in one JSON-encoded string (OpenBao
+//!   counts a request's strings), written with check-and-set so two
 //!   people changing the same key at once cannot both win ([`doc`]);
 //! - `keyward/<team>/secrets/<key id>/v<n>` — key material
 //!   ([`crate::secrets::openbao::OpenBaoStore`], written create-only);

@@ -10,6 +10,12 @@
 //! replaces a newer one; a conflict is retried a few times, then dropped
 //! (the local time is still recorded, and the next use writes again).
 //!
+//! Shape: as a key's document ([`super::doc`]), format 2 carries the map as
+//! one JSON-encoded string, `body` (`{"versions": {"<n>": {"at", "by",
+//! "client"}}}`), because OpenBao refuses a request with more than 1,000
+//! strings and each version took 7 (format 1, the map as JSON members, is
+//! still read): a key's usage stops being shared at no number of versions.
+//!
 //! Never holds a secret: key ids, version numbers, times and user names.
 
 use super::TeamLink;
@@ -22,6 +28,9 @@ pub const GRANULARITY_SECS: i64 = 60;
 
 const ATTEMPTS: u32 = 3;
 
+/// The document format this build writes (see the module doc).
+const FORMAT: u64 = 2;
+
 fn rel(key_id: &str) -> String {
     format!("usage/{key_id}")
 }
@@ -33,14 +42,40 @@ pub fn read(link: &TeamLink, key_id: &str) -> Result<BTreeMap<u32, String>> {
 }
 
 fn times(doc: &Value) -> BTreeMap<u32, String> {
-    doc.get("versions")
-        .and_then(Value::as_object)
+    versions(doc)
         .map(|m| {
             m.iter()
                 .filter_map(|(v, e)| Some((v.parse().ok()?, e.get("at")?.as_str()?.to_string())))
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The version map of a stored document of format 1 or 2 (a malformed one
+/// reads as empty: this is best effort); `None` for a newer format.
+fn versions(doc: &Value) -> Option<Map<String, Value>> {
+    let map = |v: Option<&Value>| {
+        v.and_then(|v| v.get("versions"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    match doc.get("format").and_then(Value::as_u64).unwrap_or(0) {
+        0 | 1 => Some(map(Some(doc))),
+        FORMAT => {
+            let body = doc
+                .get("body")
+                .and_then(Value::as_str)
+                .and_then(|b| serde_json::from_str::<Value>(b).ok());
+            Some(map(body.as_ref()))
+        }
+        _ => None,
+    }
+}
+
+/// The document to store for `versions`.
+fn to_doc(versions: Map<String, Value>) -> Value {
+    json!({"format": FORMAT, "body": json!({"versions": versions}).to_string()})
 }
 
 /// Records that `version` of `key_id` was used at `at` (RFC 3339 UTC, so
@@ -52,11 +87,10 @@ pub fn record(link: &TeamLink, key_id: &str, version: u32, at: &str, by: &str) -
         let (doc, cas) = link
             .read(&rel, "read an API key's last use")?
             .unwrap_or((json!({}), 0));
-        let mut versions: Map<String, Value> = doc
-            .get("versions")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        // A newer Keyward's document is left as it is.
+        let Some(mut versions) = versions(&doc) else {
+            return Ok(());
+        };
         let newer = versions
             .get(&version.to_string())
             .and_then(|e| e.get("at"))
@@ -69,7 +103,7 @@ pub fn record(link: &TeamLink, key_id: &str, version: u32, at: &str, by: &str) -
             version.to_string(),
             json!({"at": at, "by": by, "client": link.config.client_id}),
         );
-        let body = json!({"format": 1, "versions": versions});
+        let body = to_doc(versions);
         if link
             .write_cas(&rel, &body, cas, "record an API key's last use")?
             .is_some()
@@ -78,4 +112,30 @@ pub fn record(link: &TeamLink, key_id: &str, version: u32, at: &str, by: &str) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_shapes_read_the_same_times_and_newer_ones_are_left_alone() {
+        let mut m = Map::new();
+        for n in 1..=300u32 {
+            m.insert(
+                n.to_string(),
+                json!({"at": format!("2026-01-01T00:{:02}:00Z", n % 60), "by": "alice", "client": "c_1"}),
+            );
+        }
+        let new = to_doc(m.clone());
+        // Four strings, whatever the number of versions.
+        assert_eq!(new.as_object().map(|o| o.len()), Some(2));
+        assert!(new["body"].is_string());
+        let old = json!({"format": 1, "versions": m});
+        assert_eq!(times(&new).len(), 300);
+        assert_eq!(times(&new), times(&old));
+        assert_eq!(times(&json!({"versions": {"2": {"at": "x"}}}))[&2], "x");
+        assert!(versions(&json!({"format": 3, "body": "{}"})).is_none());
+        assert!(times(&json!({"format": 2, "body": "{bad"})).is_empty());
+    }
 }

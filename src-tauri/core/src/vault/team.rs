@@ -302,8 +302,9 @@ impl Vault {
                     }
                     match link.read(&format!("keys/{owner}"), "read a key's document")? {
                         Some((doc, _)) => {
-                            let destroyed = doc
-                                .pointer("/key/destroyed_at")
+                            let destroyed = KeyDoc::from_json(&doc)?
+                                .key
+                                .get("destroyed_at")
                                 .is_some_and(|d| !d.is_null());
                             if !destroyed {
                                 return Err(taken());
