@@ -10,6 +10,8 @@
 //   KEYWARD_E2E_FLOW    a vault with flow-signer (ES256), flow-weak (HS256,
 //                       secret "secret") and flow-leaked (an API key)
 //   KEYWARD_E2E_DUE     a vault whose key is overdue for automatic rotation
+//   KEYWARD_E2E_SWITCH_DUE  another one (switch-due-signer), in the switcher's
+//                       list: rotated when the app switches to it
 //   KEYWARD_E2E_TOKEN   a token the CLI signed with flow-signer (sub alice, aud api)
 //   KEYWARD_E2E_WEAK_TOKEN  a token signed with flow-weak
 //   KEYWARD_E2E_PEM     a private key PEM from another vault, to import
@@ -18,7 +20,7 @@
 //   KEYWARD_E2E_TEAM    a team vault on OpenBao with team-signer, made by alice-e2e
 //   KEYWARD_E2E_BAO_ADDR  that OpenBao dev server's address (single-node Raft)
 //   KEYWARD_E2E_CONFIG_HOME  XDG_CONFIG_HOME whose keyward/desktop.json lists
-//                       the team vault (the personal default open)
+//                       the team and switch-due vaults (the personal default open)
 //   KEYWARD_E2E_DATA_HOME  XDG_DATA_HOME whose keyward/ is the personal
 //                       default vault, with personal-api
 
@@ -34,6 +36,7 @@ const EMPTY = required("KEYWARD_E2E_EMPTY");
 const SHOTS = required("KEYWARD_E2E_SHOTS");
 const FLOW = required("KEYWARD_E2E_FLOW");
 const DUE = required("KEYWARD_E2E_DUE");
+const SWITCH_DUE = required("KEYWARD_E2E_SWITCH_DUE");
 const TOKEN = required("KEYWARD_E2E_TOKEN");
 const WEAK_TOKEN = required("KEYWARD_E2E_WEAK_TOKEN");
 const PEM = readFileSync(required("KEYWARD_E2E_PEM"), "utf8");
@@ -534,9 +537,11 @@ test("due rotations are applied at start, with a banner; the Due view, palette a
   });
 });
 
-test("switch to a team vault on OpenBao: backend status (address, unsealed, leader) and who changed a key last", async () => {
+test("switch to a team vault on OpenBao: backend status (address, unsealed, leader) and who changed a key last; a switch applies what is due; remove from list", async () => {
   const personal = join(DATA_HOME, "keyward");
-  const remembered = () => JSON.parse(readFileSync(join(CONFIG_HOME, "keyward", "desktop.json"), "utf8")).vault;
+  const desktopJson = () => JSON.parse(readFileSync(join(CONFIG_HOME, "keyward", "desktop.json"), "utf8"));
+  const remembered = () => desktopJson().vault;
+  const options = (b) => b.execute(() => [...document.querySelectorAll('[data-testid="vault-select"] option')].map((o) => o.textContent.trim()));
   // No KEYWARD_VAULT: the app opens the vault remembered in its config dir.
   await withApp({ KEYWARD_VAULT: "", XDG_CONFIG_HOME: CONFIG_HOME, XDG_DATA_HOME: DATA_HOME }, async (b) => {
     await ready(b);
@@ -544,12 +549,12 @@ test("switch to a team vault on OpenBao: backend status (address, unsealed, lead
     assertEq((await rowTexts(b)).map((r) => r.name), ["personal-api"], "personal vault keys");
     const select = byTest(b, "vault-select");
     assertEq(await select.getValue(), personal, "the personal default is open");
-    const options = await b.execute(() => [...document.querySelectorAll('[data-testid="vault-select"] option')].map((o) => o.textContent.trim()));
-    assertEq(options, ["Personal", "Team e2e"], "the switcher lists the personal and the team vault");
+    assertEq(await options(b), ["Personal", "Team e2e", "Personal · switch-due"], "the switcher lists the personal default and the added vaults");
     await b.waitUntil(async () => (await byTest(b, "keychain-status").isExisting()) && (await byTest(b, "keychain-status").getAttribute("data-reachable")) === "true", {
       timeout: 15_000,
       timeoutMsg: "the personal vault's keychain status",
     });
+    await shot(b, "keys-switcher");
 
     await select.selectByAttribute("value", TEAM);
     await waitForRows(b, 1, "team vault");
@@ -585,7 +590,7 @@ test("switch to a team vault on OpenBao: backend status (address, unsealed, lead
     await typeText(b, "switch vault: personal");
     assertEq(await byTest(b, "palette-input").getValue(), "switch vault: personal", "the palette input keeps the spaces typed");
     const offered = await b.execute(() => [...document.querySelectorAll("#palette-list li")].map((li) => li.textContent.trim()));
-    assert(offered.some((t) => t.startsWith("Switch vault: Personal")), `the palette offers the personal vault: ${JSON.stringify(offered)}`);
+    assertEq(offered, ["Switch vault: Personal", "Switch vault: Personal · switch-due"], "the palette offers the personal vaults");
     await b.keys("Enter");
     await b.waitUntil(async () => (await byTest(b, "vault-select").getValue()) === personal, {
       timeout: 15_000,
@@ -600,6 +605,37 @@ test("switch to a team vault on OpenBao: backend status (address, unsealed, lead
       timeoutMsg: "the backend block follows the switch",
     });
     assertEq(remembered(), personal, "the last choice is remembered");
+
+    // A switch runs the start-up step on the vault opened: its overdue
+    // rotation is applied, and the banner says so.
+    await select.selectByAttribute("value", SWITCH_DUE);
+    await waitText(b, "due-banner", /Applied on opening this vault: rotated switch-due-signer to v2/, "banner after the switch");
+    const versions = () => b.execute(() => [...document.querySelectorAll('[data-testid="key-row"]')].map((r) => [r.querySelector('[data-testid="key-name"]')?.textContent, r.querySelector("td.num")?.textContent]));
+    await b.waitUntil(async () => JSON.stringify(await versions()) === JSON.stringify([["switch-due-signer", "v2"]]), {
+      timeout: 15_000,
+      timeoutMsg: "switch-due-signer listed at v2",
+    });
+
+    // Remove it from the list, from the keyboard, once it is closed again:
+    // the confirm says nothing is deleted, and nothing is.
+    await select.selectByAttribute("value", personal);
+    await b.waitUntil(async () => (await rowTexts(b))[0]?.name === "personal-api", { timeout: 15_000, timeoutMsg: "personal keys after switch-due" });
+    await b.execute(() => document.querySelector('[data-testid="vault-forget"]').focus());
+    await b.keys("Enter");
+    await byTest(b, "vault-forget-pick").waitForExist({ timeout: 5000 });
+    await b.keys(["Tab"]); // the second entry: switch-due
+    await b.keys("Enter");
+    await waitText(b, "vault-forget-text", /Nothing is deleted/, "the confirm says nothing is deleted");
+    assert((await byTest(b, "vault-forget-text").getText()).includes(SWITCH_DUE), "the confirm names the folder");
+    await shot(b, "vault-forget-confirm");
+    await b.keys(["Tab"]);
+    await b.keys("Enter");
+    await b.waitUntil(async () => JSON.stringify(await options(b)) === JSON.stringify(["Personal", "Team e2e"]), {
+      timeout: 10_000,
+      timeoutMsg: "switch-due left the list",
+    });
+    assert(!desktopJson().vaults.includes(SWITCH_DUE), "desktop.json no longer lists it");
+    assert(existsSync(join(SWITCH_DUE, "vault.db")), "its files stay on disk");
   });
 });
 

@@ -89,6 +89,9 @@ WEAK_TOKEN=$("$CLI" "${F[@]}" jwt sign --key flow-weak --sub bob --ttl 10m)
 # A vault whose key is overdue for rotation: the app rotates it at start.
 "$CLI" --vault "$WORK/due" key new --kind signing --alg ES256 --name due-signer >/dev/null
 "$CLI" --vault "$WORK/due" key policy due-signer --auto-rotate 1s >/dev/null
+# Another, in the switcher's list: the app rotates it when switched to.
+"$CLI" --vault "$WORK/switch-due" key new --kind signing --alg ES256 --name switch-due-signer >/dev/null
+"$CLI" --vault "$WORK/switch-due" key policy switch-due-signer --auto-rotate 1s >/dev/null
 sleep 1
 
 # A team vault on a real OpenBao dev server (scripts/bao-env.sh installs it
@@ -121,11 +124,12 @@ printf 'root\n' > "$WORK/bao/token"
   --team e2e --token-file "$WORK/bao/token" --audit-file none >/dev/null
 USER=alice-e2e "$CLI" --vault "$WORK/team" key new --kind signing --alg ES256 --name team-signer >/dev/null
 # The app's configuration and default vault for the switcher test: the
-# personal default (seeded) and the team vault in the list, personal open.
+# personal default (seeded), the team vault and the switch-due vault in the
+# list, personal open.
 mkdir -p "$WORK/config/keyward" "$WORK/data"
 "$CLI" --vault "$WORK/data/keyward" key new --kind api --name personal-api >/dev/null
-node -e 'process.stdout.write(JSON.stringify({vault: process.argv[1], vaults: [process.argv[2]]}))' \
-  "$WORK/data/keyward" "$WORK/team" > "$WORK/config/keyward/desktop.json"
+node -e 'process.stdout.write(JSON.stringify({vault: process.argv[1], vaults: process.argv.slice(2)}))' \
+  "$WORK/data/keyward" "$WORK/team" "$WORK/switch-due" > "$WORK/config/keyward/desktop.json"
 
 mkdir -p "$E2E/screenshots" && rm -f "$E2E"/screenshots/*.png
 # No accessibility bus: it only adds D-Bus noise to the log here.
@@ -136,6 +140,7 @@ KEYWARD_E2E_EMPTY=$WORK/empty \
 KEYWARD_E2E_SHOTS=$E2E/screenshots \
 KEYWARD_E2E_FLOW=$WORK/flow \
 KEYWARD_E2E_DUE=$WORK/due \
+KEYWARD_E2E_SWITCH_DUE=$WORK/switch-due \
 KEYWARD_E2E_TOKEN=$TOKEN \
 KEYWARD_E2E_WEAK_TOKEN=$WEAK_TOKEN \
 KEYWARD_E2E_PEM=$WORK/import.pem \

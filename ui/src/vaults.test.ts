@@ -3,14 +3,15 @@
 // the shapes the Rust commands return).
 
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { cleanup, render, screen, waitFor } from "@testing-library/svelte";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import App from "./App.svelte";
 import BackendStatus from "./components/BackendStatus.svelte";
 import KeyDetailScreen from "./components/KeyDetailScreen.svelte";
 import VaultSwitcher from "./components/VaultSwitcher.svelte";
 import { DEFAULT_SETTINGS } from "./lib/app.svelte";
-import { backendView, changedLastText, leaderText, vaultLabel } from "./lib/vaults";
+import { backendView, changedLastText, leaderText, removableVaults, vaultLabel } from "./lib/vaults";
 import type { BackendStatus as Status, KeyDetail, KnownVault, VaultList } from "./lib/types";
 
 const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
@@ -82,7 +83,7 @@ describe("vault switcher", () => {
     backend({ backend_status: () => KEYCHAIN });
     const onswitch = vi.fn();
     const user = userEvent.setup();
-    render(VaultSwitcher, { props: { list: LIST, onswitch, onadd: () => {} } });
+    render(VaultSwitcher, { props: { list: LIST, onswitch, onadd: () => {}, onforget: async () => {} } });
     const select = screen.getByTestId("vault-select") as HTMLSelectElement;
     expect([...select.options].map((o) => o.textContent)).toEqual(["Personal", "Team payments"]);
     expect(select.value).toBe(PERSONAL.dir);
@@ -95,9 +96,78 @@ describe("vault switcher", () => {
     expect(onswitch).toHaveBeenCalledWith(TEAM.dir);
   });
 
+  test("Remove from list: only added, closed vaults; from the keyboard, after a confirm that nothing is deleted", async () => {
+    backend({ backend_status: () => KEYCHAIN });
+    const WORK: KnownVault = { ...PERSONAL, dir: "/home/u/vaults/work", default: false };
+    const onforget = vi.fn(async () => {});
+    const user = userEvent.setup();
+    render(VaultSwitcher, { props: { list: { ...LIST, vaults: [PERSONAL, TEAM, WORK] }, onswitch: () => {}, onadd: () => {}, onforget } });
+
+    screen.getByTestId("vault-forget").focus();
+    await user.keyboard("{Enter}");
+    const pick = await screen.findByTestId("vault-forget-pick");
+    // Neither the personal default nor the open vault is offered.
+    expect(within(pick).getAllByTestId("vault-forget-choose").map((b) => b.getAttribute("aria-label"))).toEqual([
+      "Remove Team payments from the list",
+      "Remove Personal · work from the list",
+    ]);
+    expect(within(pick).getAllByTestId("vault-forget-choose")[0]).toHaveFocus();
+    await user.keyboard("{Enter}");
+
+    const confirm = await screen.findByTestId("vault-forget-confirm");
+    expect(screen.queryByTestId("vault-forget-pick")).toBeNull();
+    const text = within(confirm).getByTestId("vault-forget-text").textContent ?? "";
+    expect(text).toMatch(/Nothing is deleted/);
+    expect(text).toContain(TEAM.dir);
+    expect(text).toMatch(/stay on disk/);
+    expect(text).toMatch(/in OpenBao/);
+    // Cancel is where focus lands: Enter alone removes nothing.
+    expect(within(confirm).getByRole("button", { name: "Cancel" })).toHaveFocus();
+    await user.keyboard("{Enter}");
+    expect(screen.queryByTestId("vault-forget-confirm")).toBeNull();
+    expect(onforget).not.toHaveBeenCalled();
+
+    screen.getByTestId("vault-forget").focus();
+    await user.keyboard("{Enter}");
+    await screen.findByTestId("vault-forget-pick");
+    await user.keyboard("{Tab}{Enter}"); // the second entry: work
+    const again = await screen.findByTestId("vault-forget-confirm");
+    expect(within(again).getByTestId("vault-forget-text")).toHaveTextContent(/in the OS keychain/);
+    await user.keyboard("{Tab}{Enter}");
+    expect(onforget).toHaveBeenCalledWith(WORK.dir);
+    await waitFor(() => expect(screen.queryByTestId("vault-forget-confirm")).toBeNull());
+  });
+
+  test("Remove from list goes straight to the confirm for a single entry, and shows a refusal", async () => {
+    backend({ backend_status: () => KEYCHAIN });
+    const onforget = vi.fn(async () => {
+      throw { code: "vault_open", message: "this vault is open: switch to another one first" };
+    });
+    const user = userEvent.setup();
+    render(VaultSwitcher, { props: { list: LIST, onswitch: () => {}, onadd: () => {}, onforget } });
+    await user.click(screen.getByTestId("vault-forget"));
+    const confirm = await screen.findByTestId("vault-forget-confirm");
+    await user.click(within(confirm).getByTestId("vault-forget-yes"));
+    expect(onforget).toHaveBeenCalledWith(TEAM.dir);
+    expect(await screen.findByTestId("vault-forget-error")).toHaveTextContent("switch to another one first");
+    expect(screen.getByTestId("vault-forget-confirm")).toBeInTheDocument();
+  });
+
+  test("nothing to remove: no button (only the default and the open vault, or KEYWARD_VAULT)", () => {
+    backend({ backend_status: () => KEYCHAIN });
+    const { unmount } = render(VaultSwitcher, {
+      props: { list: { ...LIST, vaults: [PERSONAL, TEAM], open: TEAM.dir }, onswitch: () => {}, onadd: () => {}, onforget: async () => {} },
+    });
+    expect(removableVaults({ ...LIST, open: TEAM.dir })).toEqual([]);
+    expect(screen.queryByTestId("vault-forget")).toBeNull();
+    unmount();
+    expect(removableVaults({ ...LIST, from_env: true })).toEqual([]);
+    expect(removableVaults(LIST)).toEqual([TEAM]);
+  });
+
   test("KEYWARD_VAULT locks the switcher and hides Add", async () => {
     backend({ backend_status: () => KEYCHAIN });
-    render(VaultSwitcher, { props: { list: { ...LIST, from_env: true }, onswitch: () => {}, onadd: () => {} } });
+    render(VaultSwitcher, { props: { list: { ...LIST, from_env: true }, onswitch: () => {}, onadd: () => {}, onforget: async () => {} } });
     expect(screen.getByTestId("vault-select")).toBeDisabled();
     expect(screen.getByText("from KEYWARD_VAULT")).toBeInTheDocument();
     expect(screen.queryByTestId("vault-add")).toBeNull();
@@ -161,5 +231,64 @@ describe("key page", () => {
     render(KeyDetailScreen, { props: { id: "k_1" } });
     await screen.findByTestId("detail-name");
     expect(screen.queryByTestId("detail-last-change")).toBeNull();
+  });
+});
+
+describe("in the app", () => {
+  const DUE_NONE = { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
+
+  function app(opts: { applyOnSwitch: string[] }) {
+    let open = PERSONAL.dir;
+    let vaults = [PERSONAL, TEAM];
+    let switched = false;
+    return backend({
+      list_vaults: () => ({ vaults, open, from_env: false }),
+      switch_vault: (a) => {
+        open = a.dir as string;
+        switched = true;
+        return { dir: open, from_env: false };
+      },
+      forget_vault_entry: (a) => {
+        vaults = vaults.filter((v) => v.dir !== a.dir);
+        return { vaults, open, from_env: false };
+      },
+      // The opening step's report: start-up, then the vault switched to.
+      startup_due: () => (switched ? { ...DUE_NONE, applied: opts.applyOnSwitch } : DUE_NONE),
+      list_keys: () => [],
+      vault_status: () => {
+        throw { code: "internal", message: "not in this test" };
+      },
+      backend_status: () => KEYCHAIN,
+    });
+  }
+
+  test("a switch shows what the opening step applied in the vault switched to", async () => {
+    location.hash = "";
+    const calls = app({ applyOnSwitch: ["rotated team-signer to v2"] });
+    const user = userEvent.setup();
+    render(App);
+    const select = (await screen.findByTestId("vault-select")) as HTMLSelectElement;
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "startup_due")).toHaveLength(1));
+    expect(screen.queryByTestId("due-banner")).toBeNull();
+
+    await user.selectOptions(select, TEAM.dir);
+    const banner = await screen.findByTestId("due-banner");
+    expect(banner).toHaveTextContent("Applied on opening this vault: rotated team-signer to v2.");
+    expect(calls.filter((c) => c.cmd === "startup_due")).toHaveLength(2);
+    // The rotation may have landed after the list was read: it is read again.
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_keys").length).toBeGreaterThanOrEqual(2));
+  });
+
+  test("Remove from list calls forget_vault_entry and the switcher drops the entry", async () => {
+    location.hash = "";
+    const calls = app({ applyOnSwitch: [] });
+    const user = userEvent.setup();
+    render(App);
+    await user.click(await screen.findByTestId("vault-forget"));
+    await user.click(within(await screen.findByTestId("vault-forget-confirm")).getByTestId("vault-forget-yes"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "forget_vault_entry").map((c) => c.args)).toEqual([{ dir: TEAM.dir }]));
+    await waitFor(() => expect([...(screen.getByTestId("vault-select") as HTMLSelectElement).options].map((o) => o.value)).toEqual([PERSONAL.dir]));
+    expect(screen.queryByTestId("vault-forget")).toBeNull();
+    expect(await screen.findByText(/nothing was deleted/)).toBeInTheDocument();
   });
 });

@@ -2,7 +2,7 @@
 // functions over the generated types, so they are tested without a window.
 
 import { absoluteTime } from "./keys";
-import type { BackendStatus, KnownVault, LastChange } from "./types";
+import type { BackendStatus, KnownVault, LastChange, VaultList } from "./types";
 
 /** The last component of a path. */
 function baseName(dir: string): string {
@@ -14,6 +14,15 @@ function baseName(dir: string): string {
 export function vaultLabel(v: KnownVault): string {
   if (v.kind === "team") return v.team ? `Team ${v.team}` : `Team vault · ${baseName(v.dir)} (unreadable)`;
   return v.default ? "Personal" : `Personal · ${baseName(v.dir)}`;
+}
+
+/**
+ * The entries "Remove from list" offers: ones the user added, never the
+ * personal default, the open vault or a list that KEYWARD_VAULT decides.
+ */
+export function removableVaults(list: VaultList): KnownVault[] {
+  if (list.from_env) return [];
+  return list.vaults.filter((v) => !v.default && v.dir !== list.open);
 }
 
 /** One status line per fact, in the order shown; `tone` colours the dot. */
