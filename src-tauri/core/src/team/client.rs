@@ -412,7 +412,7 @@ impl BaoClient {
                 Login::AppRole { .. } => "check the AppRole's role id, secret id and policies, and run `keyward vault init --backend openbao --addr URL --role-id ID --secret-id-file PATH` again",
             };
             return Error::SecretStore(format!(
-                "OpenBao at {} denied access to {path} while trying to {what} (the token expired, was revoked, or its policy does not allow it): {how}",
+                "OpenBao at {} {DENIED} {path} while trying to {what} (the token expired, was revoked, or its policy does not allow it): {how}",
                 self.addr
             ));
         }
@@ -428,10 +428,32 @@ impl BaoClient {
             ));
         }
         Error::SecretStore(format!(
-            "OpenBao at {} refused to {what} at {path} ({detail})",
+            "OpenBao at {} {REFUSED} {what} at {path} ({detail})",
             self.addr
         ))
     }
+}
+
+/// How `Client::failure` words a 4xx refusal and a denial: OpenBao
+/// answered that it did not apply the request.
+const REFUSED: &str = "refused to";
+const DENIED: &str = "denied access to";
+
+/// Whether `e` is OpenBao's definite answer that it did not apply a request
+/// (refused as malformed or too large, or denied), rather than a failure
+/// after which the request may or may not have been applied.
+pub fn refused(e: &Error) -> bool {
+    let Error::SecretStore(m) = e else {
+        return false;
+    };
+    // "OpenBao at <address> refused to ..." (an address has no spaces).
+    let Some((_, rest)) = m
+        .strip_prefix("OpenBao at ")
+        .and_then(|m| m.split_once(' '))
+    else {
+        return false;
+    };
+    rest.starts_with(REFUSED) || rest.starts_with(DENIED)
 }
 
 /// OpenBao's `errors` array as one string.
@@ -472,4 +494,45 @@ fn read_ca(path: &Path) -> Result<ureq::tls::RootCerts> {
         ));
     }
     Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> BaoClient {
+        BaoClient::new(
+            "http://127.0.0.1:1,http://127.0.0.1:2",
+            None,
+            None,
+            SecretBytes::new(b"t".to_vec()),
+            Login::Token,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_definite_refusal_counts_as_refused() {
+        let c = client();
+        let answer = |status: u16, error: &str| {
+            c.failure(
+                (status, json!({"errors": [error]})),
+                "secret/data/x",
+                "write a key's document",
+            )
+        };
+        // OpenBao answered that it did not apply the request.
+        assert!(refused(&answer(
+            400,
+            "refused JSON input due to high complexity"
+        )));
+        assert!(refused(&answer(403, "permission denied")));
+        // It may have: server errors, a sealed server, anything else.
+        assert!(!refused(&answer(500, "internal error: refused to commit")));
+        assert!(!refused(&answer(503, "Vault is sealed")));
+        assert!(!refused(&Error::SecretStore(
+            "cannot reach OpenBao: connection refused to 127.0.0.1".into()
+        )));
+        assert!(!refused(&Error::Io("refused to".into())));
+    }
 }

@@ -225,13 +225,19 @@ impl Vault {
             crate::failpoint::hit("team.before_document");
             team.in_doubt.set(true);
             let doubt = |e: Error| {
+                if crate::team::client::refused(&e) {
+                    // A definite refusal: this document did not change
+                    // (only ones written before it in this commit did).
+                    team.in_doubt.set(!written.is_empty());
+                    return e;
+                }
                 match e {
-                Error::SecretStore(m) => Error::SecretStore(format!(
-                    "{m} (the change to {} may have reached OpenBao: `keyward vault check --repair` settles it)",
-                    doc.name()
-                )),
-                e => e,
-            }
+                    Error::SecretStore(m) => Error::SecretStore(format!(
+                        "{m} (the change to {} may have reached OpenBao: `keyward vault check --repair` settles it)",
+                        doc.name()
+                    )),
+                    e => e,
+                }
             };
             let version = match team
                 .link
