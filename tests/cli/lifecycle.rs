@@ -100,6 +100,14 @@ fn policy_and_due_through_the_cli() {
     assert!(err.contains("--force"), "{err}");
     let (_, err) = v.run(&["key", "disable", "p", "--reason", "x"], 2);
     assert!(err.contains("--force"), "{err}");
+    // Both refusals are on the record as denied, with the policy's reason.
+    for action in ["key.revoke", "key.disable"] {
+        let events = v.json(&["audit", "list", "--action", action], 0)["events"].clone();
+        let events = events.as_array().unwrap();
+        assert_eq!(events.len(), 1, "{action}: {events:?}");
+        assert_eq!(events[0]["outcome"], "denied", "{action}: {events:?}");
+        assert_eq!(events[0]["details"]["error"], "tokens_may_be_live");
+    }
     let due = v.json(&["key", "due", "--within", "3d"], 0);
     let items = due["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{due}");

@@ -219,6 +219,17 @@ fn keychain_locked_mid_operation_exits_3_and_loses_nothing() {
                 destroyed,
                 "the destroy was asked for and repair finishes it"
             );
+            // The failure half-way was recorded, with why.
+            let failed: String = v
+                .db()
+                .query_row(
+                    "SELECT details FROM audit a JOIN keys k ON k.id = a.key_id
+                     WHERE k.name = 'doomed' AND a.action = 'key.destroy' AND a.outcome = 'failure'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("no failed key.destroy event");
+            assert!(failed.contains("keychain_unavailable"), "{failed}");
             let _ = whole;
         } else {
             assert_eq!(rows(&v.db()), before, "{args:?}: key versions changed");

@@ -650,6 +650,26 @@ impl Vault {
         Ok(())
     }
 
+    /// Records a change the key's policy refused (`tokens_may_be_live`:
+    /// `--force` was needed) as a `denied` event of `action`. Called once
+    /// the refused transaction is gone; other refusals are bad input, which
+    /// changes nothing, the audit log included.
+    pub(super) fn record_denial<T>(
+        &self,
+        action: &str,
+        id: &str,
+        version: Option<u32>,
+        result: &Result<T>,
+    ) {
+        if let Err(e) = result {
+            if e.code() == "tokens_may_be_live" {
+                if let Ok(key) = resolve(&self.conn, id) {
+                    self.record_failure(action, Some((&key.id, version)), e);
+                }
+            }
+        }
+    }
+
     fn drop_intent(&self, id: i64) {
         let _ = self
             .conn
@@ -823,6 +843,18 @@ impl Vault {
         reason: &str,
         force: bool,
     ) -> Result<Vec<u32>> {
+        let result = self.revoke_unrecorded(id, version, reason, force);
+        self.record_denial("key.revoke", id, version, &result);
+        result
+    }
+
+    fn revoke_unrecorded(
+        &mut self,
+        id: &str,
+        version: Option<u32>,
+        reason: &str,
+        force: bool,
+    ) -> Result<Vec<u32>> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("bad_reason", "give a reason: --reason TEXT"));
@@ -974,6 +1006,25 @@ impl Vault {
     /// then again under the write lock that records the intents, which is
     /// what counts — whether to destroy (`Ok(false)`: nothing to do).
     fn destroy(
+        &self,
+        id: &str,
+        go_on: impl Fn(&rusqlite::Connection, &KeyRow, &[VersionRow], DateTime<Utc>) -> Result<bool>,
+    ) -> Result<bool> {
+        let result = self.destroy_unrecorded(id, go_on);
+        // A keychain (or OpenBao) failure half-way is recorded; the intents
+        // it left are finished by running the destruction again or by
+        // `vault check --repair`.
+        if let Err(e) = &result {
+            if e.class() == crate::error::ExitClass::Environment {
+                if let Ok(key) = resolve(&self.conn, id) {
+                    self.record_failure("key.destroy", Some((&key.id, None)), e);
+                }
+            }
+        }
+        result
+    }
+
+    fn destroy_unrecorded(
         &self,
         id: &str,
         go_on: impl Fn(&rusqlite::Connection, &KeyRow, &[VersionRow], DateTime<Utc>) -> Result<bool>,

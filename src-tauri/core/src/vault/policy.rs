@@ -134,6 +134,18 @@ impl Vault {
         reason: &str,
         force: bool,
     ) -> Result<Vec<u32>> {
+        let result = self.disable_unrecorded(id, version, reason, force);
+        self.record_denial("key.disable", id, version, &result);
+        result
+    }
+
+    fn disable_unrecorded(
+        &mut self,
+        id: &str,
+        version: Option<u32>,
+        reason: &str,
+        force: bool,
+    ) -> Result<Vec<u32>> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::invalid("bad_reason", "give a reason: --reason TEXT"));
