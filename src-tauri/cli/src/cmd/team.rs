@@ -3,9 +3,12 @@
 
 use crate::output::Ctx;
 use clap::{Args, ValueEnum};
-use keyward_core::team::{Credential, InitRequest};
+use keyward_core::team::{
+    read_credential_file, Credential, InitRequest, DEFAULT_APPROLE_MOUNT, DEFAULT_AUDIT_FILE,
+    DEFAULT_MOUNT, DEFAULT_TRANSIT_MOUNT,
+};
 use keyward_core::vault::{Source, VaultOptions};
-use keyward_core::{Error, Result, SecretBytes, Vault};
+use keyward_core::{Error, Result, Vault};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -25,7 +28,7 @@ pub struct InitArgs {
     #[arg(long, value_name = "URL", required_if_eq("backend", "openbao"))]
     addr: Option<String>,
     /// The KV v2 mount.
-    #[arg(long, value_name = "PATH", default_value = "secret")]
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_MOUNT)]
     mount: String,
     /// OpenBao namespace.
     #[arg(long, value_name = "NS")]
@@ -43,43 +46,18 @@ pub struct InitArgs {
     #[arg(long, value_name = "PATH", requires = "role_id")]
     secret_id_file: Option<PathBuf>,
     /// Where AppRole is mounted.
-    #[arg(long, value_name = "PATH", default_value = "approle")]
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_APPROLE_MOUNT)]
     approle_mount: String,
     /// Trust only this CA (PEM) for OpenBao's TLS certificate.
     #[arg(long, value_name = "PATH")]
     ca_file: Option<PathBuf>,
     /// The transit engine's mount (for --custody transit keys).
-    #[arg(long, value_name = "PATH", default_value = "transit")]
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_TRANSIT_MOUNT)]
     transit_mount: String,
     /// Where the server writes the file audit log this enables (a path on
     /// the OpenBao server; `none` skips it).
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "/var/log/openbao/keyward-audit.log"
-    )]
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_AUDIT_FILE)]
     audit_file: String,
-}
-
-/// Reads a credential file: its content without surrounding whitespace.
-fn read_secret(path: &PathBuf, flag: &str) -> Result<SecretBytes> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::invalid(
-            "unreadable_file",
-            format!("cannot read {flag} {}: {e}", path.display()),
-        )
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::invalid("bad_credential", format!("{flag} is not text")))?;
-    let trimmed = text.trim().to_string();
-    drop(SecretBytes::from(text));
-    if trimmed.is_empty() {
-        return Err(Error::invalid(
-            "bad_credential",
-            format!("{flag} {} is empty", path.display()),
-        ));
-    }
-    Ok(SecretBytes::from(trimmed))
 }
 
 pub fn run_init(ctx: &Ctx, args: InitArgs) -> Result<u8> {
@@ -115,11 +93,13 @@ pub fn run_init(ctx: &Ctx, args: InitArgs) -> Result<u8> {
         Backend::Openbao => {
             let addr = args.addr.unwrap_or_default();
             let credential = match (&args.token_file, &args.role_id, &args.secret_id_file) {
-                (Some(f), None, None) => Credential::Token(read_secret(f, "--token-file")?),
+                (Some(f), None, None) => {
+                    Credential::Token(read_credential_file(f, "--token-file")?)
+                }
                 (None, Some(role), Some(f)) => Credential::AppRole {
                     mount: args.approle_mount.clone(),
                     role_id: role.clone(),
-                    secret_id: read_secret(f, "--secret-id-file")?,
+                    secret_id: read_credential_file(f, "--secret-id-file")?,
                 },
                 _ => {
                     return Err(Error::invalid(

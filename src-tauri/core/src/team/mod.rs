@@ -296,6 +296,110 @@ impl TeamLink {
     }
 }
 
+/// The KV v2 mount a team vault uses unless told otherwise.
+pub const DEFAULT_MOUNT: &str = "secret";
+/// Where AppRole is mounted unless told otherwise.
+pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
+/// The transit engine's mount unless told otherwise.
+pub const DEFAULT_TRANSIT_MOUNT: &str = "transit";
+/// Where `init` asks the server to write its file audit log by default.
+pub const DEFAULT_AUDIT_FILE: &str = "/var/log/openbao/keyward-audit.log";
+
+/// Credential files larger than this are not a token or a secret id.
+const MAX_CREDENTIAL_FILE: u64 = 16 * 1024;
+
+/// Reads a credential file (an OpenBao token, an AppRole secret id): its
+/// one line, without surrounding whitespace. `what` names the file in
+/// errors (`--token-file`, `the token file`); the content never appears in
+/// one. Anything but a single non-empty line of text is refused, so a
+/// mistaken path (a private key, a document) is never sent to a server.
+pub fn read_credential_file(path: &Path, what: &str) -> Result<SecretBytes> {
+    let unreadable = |e: std::io::Error| {
+        Error::invalid(
+            "unreadable_file",
+            format!("cannot read {what} {}: {e}", path.display()),
+        )
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_CREDENTIAL_FILE {
+        return Err(Error::invalid(
+            "bad_credential",
+            format!(
+                "{what} {} is {size} bytes: a token or secret id file holds one short line",
+                path.display()
+            ),
+        ));
+    }
+    let bytes = SecretBytes::new(std::fs::read(path).map_err(unreadable)?);
+    let text = std::str::from_utf8(bytes.expose())
+        .map_err(|_| Error::invalid("bad_credential", format!("{what} is not text")))?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(
+            "bad_credential",
+            format!("{what} {} is empty", path.display()),
+        ));
+    }
+    if trimmed.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(
+            "bad_credential",
+            format!(
+                "{what} {} holds more than one word: it must hold the token or secret id alone",
+                path.display()
+            ),
+        ));
+    }
+    Ok(SecretBytes::from(trimmed.to_string()))
+}
+
+/// Where `init`'s credential is read from, by path: the shells (and the
+/// desktop's IPC) name files and never hold the token or secret id.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum CredentialFiles {
+    /// A file holding an OpenBao token.
+    Token {
+        #[ts(type = "string")]
+        token_file: PathBuf,
+    },
+    /// AppRole: the role id, and a file holding the secret id.
+    Approle {
+        /// Where AppRole is mounted.
+        mount: String,
+        role_id: String,
+        #[ts(type = "string")]
+        secret_id_file: PathBuf,
+    },
+}
+
+impl CredentialFiles {
+    /// Reads the secret from its file.
+    pub fn read(&self) -> Result<Credential> {
+        Ok(match self {
+            CredentialFiles::Token { token_file } => {
+                Credential::Token(read_credential_file(token_file, "the token file")?)
+            }
+            CredentialFiles::Approle {
+                mount,
+                role_id,
+                secret_id_file,
+            } => {
+                if role_id.trim().is_empty() {
+                    return Err(Error::invalid(
+                        "credential_required",
+                        "give the AppRole role id with its secret id file",
+                    ));
+                }
+                Credential::AppRole {
+                    mount: mount.clone(),
+                    role_id: role_id.trim().to_string(),
+                    secret_id: read_credential_file(secret_id_file, "the secret id file")?,
+                }
+            }
+        })
+    }
+}
+
 /// `vault init --backend openbao`.
 pub struct InitRequest {
     pub addr: String,
@@ -320,7 +424,7 @@ pub enum Credential {
 }
 
 /// What `vault init --backend openbao` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct InitReport {
     pub backend: String,
     pub addr: String,
@@ -620,4 +724,92 @@ pub fn status(dir: &Path) -> BackendStatus {
         s.ha_enabled = v.get("ha_enabled").and_then(Value::as_bool);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_credential_file_gives_its_one_line_and_errors_never_show_its_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ok = file(tmp.path(), "token", b"  s.Secret123\n");
+        assert_eq!(
+            read_credential_file(&ok, "--token-file").unwrap().expose(),
+            b"s.Secret123"
+        );
+
+        let missing = tmp.path().join("missing");
+        let e = read_credential_file(&missing, "the token file").unwrap_err();
+        assert_eq!(e.code(), "unreadable_file");
+        assert!(
+            e.to_string().starts_with("cannot read the token file "),
+            "{e}"
+        );
+
+        for (name, content, says) in [
+            ("empty", &b" \n"[..], "is empty"),
+            ("binary", &b"\xff\xfe"[..], "is not text"),
+            (
+                "pem",
+                &b"-----BEGIN PRIVATE KEY-----\nMIIEsecretbody\n-----END PRIVATE KEY-----\n"[..],
+                "more than one word",
+            ),
+        ] {
+            let p = file(tmp.path(), name, content);
+            let e = read_credential_file(&p, "the token file").unwrap_err();
+            assert_eq!(e.code(), "bad_credential", "{name}");
+            let msg = e.to_string();
+            assert!(msg.contains(says), "{name}: {msg}");
+            assert!(!msg.contains("secretbody"), "{name}: {msg}");
+        }
+        let big = file(tmp.path(), "big", &vec![b'a'; 20_000]);
+        let e = read_credential_file(&big, "the token file").unwrap_err();
+        assert!(e.to_string().contains("20000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn credential_files_read_a_token_or_an_approle_secret_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let token = file(tmp.path(), "token", b"root\n");
+        let form: CredentialFiles = serde_json::from_value(
+            json!({"method": "token", "token_file": token.display().to_string()}),
+        )
+        .unwrap();
+        match form.read().unwrap() {
+            Credential::Token(t) => assert_eq!(t.expose(), b"root"),
+            Credential::AppRole { .. } => panic!("a token"),
+        }
+
+        let sid = file(tmp.path(), "sid", b"0d9b-secret\n");
+        let form: CredentialFiles = serde_json::from_value(json!({
+            "method": "approle", "mount": "approle", "role_id": " role-1 ",
+            "secret_id_file": sid.display().to_string(),
+        }))
+        .unwrap();
+        match form.read().unwrap() {
+            Credential::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => {
+                assert_eq!((mount.as_str(), role_id.as_str()), ("approle", "role-1"));
+                assert_eq!(secret_id.expose(), b"0d9b-secret");
+            }
+            Credential::Token(_) => panic!("AppRole"),
+        }
+
+        let no_role = CredentialFiles::Approle {
+            mount: "approle".into(),
+            role_id: " ".into(),
+            secret_id_file: sid,
+        };
+        assert_eq!(no_role.read().err().unwrap().code(), "credential_required");
+    }
 }

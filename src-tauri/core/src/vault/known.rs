@@ -79,6 +79,19 @@ impl KnownVault {
     }
 }
 
+/// Where the desktop app puts team vaults' local caches by default: a
+/// `teams` folder in the platform data directory's `keyward`.
+pub fn teams_dir() -> Result<PathBuf> {
+    Ok(default_dir()?.join("teams"))
+}
+
+/// The default local cache folder of team `team` (the name is checked
+/// first: it becomes a path segment).
+pub fn team_vault_dir(team: &str) -> Result<PathBuf> {
+    crate::team::validate_team(team)?;
+    Ok(teams_dir()?.join(team))
+}
+
 /// Where the desktop app keeps its list of vaults
 /// (`$XDG_CONFIG_HOME/keyward/desktop.json` and the platform equivalents).
 pub fn desktop_file() -> Option<PathBuf> {
@@ -197,6 +210,16 @@ mod tests {
         let v = KnownVault::describe(dir.path(), false);
         assert_eq!(v.kind, VaultKind::Team);
         assert!(v.error.as_deref().unwrap().contains("vault init"), "{v:?}");
+    }
+
+    #[test]
+    fn a_team_cache_is_named_after_its_team_and_a_name_cannot_leave_the_folder() {
+        let dir = team_vault_dir("payments").unwrap();
+        assert_eq!(dir, teams_dir().unwrap().join("payments"));
+        for bad in ["", "../etc", "a/b", ".hidden"] {
+            let e = team_vault_dir(bad).unwrap_err();
+            assert_eq!(e.code(), "bad_team", "{bad:?}");
+        }
     }
 
     #[test]

@@ -325,8 +325,11 @@ fn ensure_dir(dir: &Path) -> Result<()> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(p) = parent {
         if !p.is_dir() {
-            // The default location's parent (~/.local/share) may be missing on a fresh account.
-            if default_dir().ok().as_deref() != Some(dir) {
+            // The default locations' parents (~/.local/share, and the
+            // desktop's folder of team caches) may be missing on a fresh account.
+            let default = default_dir().ok().as_deref() == Some(dir)
+                || known::teams_dir().ok().as_deref() == Some(p);
+            if !default {
                 return Err(Error::Io(format!(
                     "the vault directory's parent {} does not exist: create it or choose another --vault",
                     p.display()
