@@ -2,10 +2,10 @@
 //! in the OS dialog, Rust writes the file, and the webview only learns the
 //! path. Private key files are created owner-only (0600 on Unix).
 //!
-//! Debug builds honour `KEYWARD_DESKTOP_TEST_SAVE_DIR` and
-//! `KEYWARD_DESKTOP_TEST_PICK_DIR` in place of the dialogs, so the end-to-end
-//! tests can export and scan without driving a GTK dialog; release builds
-//! ignore them.
+//! Debug builds honour `KEYWARD_DESKTOP_TEST_SAVE_DIR`,
+//! `KEYWARD_DESKTOP_TEST_PICK_DIR` and `KEYWARD_DESKTOP_TEST_PICK_FILE` in
+//! place of the dialogs, so the end-to-end tests can export, scan and join
+//! a team vault without driving a GTK dialog; release builds ignore them.
 
 use crate::vault_access::run_on_worker;
 use crate::IpcError;
@@ -80,6 +80,26 @@ pub async fn ask_folder(app: &AppHandle, title: &str) -> Result<Option<PathBuf>,
     let title = title.to_string();
     run_on_worker(DIALOG_TIMEOUT, move || {
         let picked = app.dialog().file().set_title(&title).blocking_pick_folder();
+        picked
+            .map(|p| {
+                p.into_path()
+                    .map_err(|e| IpcError::new("io_error", format!("unusable path: {e}")))
+            })
+            .transpose()
+    })
+    .await
+}
+
+/// Asks for an existing file (`None`: the user cancelled). Only its path
+/// reaches the caller: the file is read by Rust, when needed.
+pub async fn ask_file(app: &AppHandle, title: &str) -> Result<Option<PathBuf>, IpcError> {
+    if let Some(file) = test_dir("KEYWARD_DESKTOP_TEST_PICK_FILE") {
+        return Ok(Some(file));
+    }
+    let app = app.clone();
+    let title = title.to_string();
+    run_on_worker(DIALOG_TIMEOUT, move || {
+        let picked = app.dialog().file().set_title(&title).blocking_pick_file();
         picked
             .map(|p| {
                 p.into_path()

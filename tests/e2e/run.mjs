@@ -537,6 +537,98 @@ test("due rotations are applied at start, with a banner; the Due view, palette a
   });
 });
 
+// Joining a team vault from the app, without the CLI: a first start (no
+// vault list, a fresh personal default), then "Join a team vault…" from
+// the palette joins the team the CLI made in run.sh, on the same OpenBao
+// dev server with its token file ($WORK/bao/token, beside $WORK/team).
+test("join a team vault from the app: a form of paths (no secret), the core's refusal shown as is, then the team vault open, Unsealed, with the CLI member's key", async () => {
+  const work = join(TEAM, "..");
+  const tokenFile = join(work, "bao", "token");
+  const home = join(work, "join-home");
+  const [config, data] = [join(home, "config"), join(home, "data")];
+  mkdirSync(config, { recursive: true });
+  mkdirSync(data, { recursive: true });
+  const cache = join(data, "keyward", "teams", "e2e");
+  const token = readFileSync(tokenFile, "utf8").trim();
+  // The debug build answers the file dialog with the token file (files.rs).
+  const env = { KEYWARD_VAULT: "", XDG_CONFIG_HOME: config, XDG_DATA_HOME: data, KEYWARD_DESKTOP_TEST_PICK_FILE: tokenFile };
+  await withApp(env, async (b) => {
+    await ready(b);
+    await b.keys([Key.Ctrl, "k"]);
+    await byTest(b, "palette").waitForExist({ timeout: 5000 });
+    await b.waitUntil(async () => byTest(b, "palette-input").isFocused(), { timeout: 5000, timeoutMsg: "palette input focused" });
+    await typeText(b, "join team");
+    await b.keys("Enter");
+    await byTest(b, "join-team").waitForExist({ timeout: 5000 });
+    await b.waitUntil(async () => byTest(b, "join-team-name").isFocused(), { timeout: 5000, timeoutMsg: "the team field has focus" });
+    await typeText(b, "e2e");
+    // The cache folder defaults to the app data dir, named after the team.
+    await b.waitUntil(async () => (await byTest(b, "join-team-dir").getValue()) === cache, {
+      timeout: 5000,
+      timeoutMsg: `the folder defaults to ${cache}`,
+    });
+    // Enter with fields missing: inline errors, nothing sent.
+    await b.keys("Enter");
+    await waitText(b, "join-team-err-addr", /OpenBao's address/, "address required");
+    await waitText(b, "join-team-err-tokenFile", /Choose the token file/, "token file required");
+    await typeInto(b, "join-team-addr", "bao.local:8200");
+    await waitText(b, "join-team-err-addr", /is not a URL|https:\/\//, "an address without a scheme");
+    await typeInto(b, "join-team-addr", BAO_ADDR);
+    assert(!(await byTest(b, "join-team-err-addr").isExisting()), "the address error clears");
+    // A mount that is not there: the core's own words.
+    await typeInto(b, "join-team-mount", "nope");
+    await click(b, "join-team-token-pick");
+    await b.waitUntil(async () => (await byTest(b, "join-team-token-file").getValue()) === tokenFile, {
+      timeout: 10_000,
+      timeoutMsg: "Choose… filled in the token file's path",
+    });
+    // No secret on the form: no password field, and the token is in no field.
+    const values = await b.execute(() => [...document.querySelectorAll('[data-testid="join-team"] input')].map((i) => [i.type, i.value]));
+    assert(!values.some(([type]) => type === "password"), "no password field");
+    assert(!values.some(([, v]) => v === token), "the token is in no field");
+    assert(!(await byTest(b, "join-team").getText()).includes(token), "the token is not shown");
+    await shot(b, "join-team-form");
+    await byTest(b, "join-team-mount").click();
+    await b.keys("Enter");
+    const refusal = await waitText(b, "join-team-error", /no KV v2 engine at nope\//, "the core's refusal", 40_000).catch(async (e) => {
+      await shot(b, "join-team-failed");
+      throw e;
+    });
+    assert(/^OpenBao at .+ has no KV v2 engine at nope\/: enable it \(bao secrets enable -version=2 -path=nope kv\)/.test(refusal), `the core's one line, as is: ${refusal}`);
+    await shot(b, "join-team-error");
+
+    await typeInto(b, "join-team-mount", "secret");
+    await b.keys("Enter");
+    await byTest(b, "join-team").waitForExist({ timeout: 30_000, reverse: true });
+    await b.waitUntil(async () => (await byTest(b, "vault-select").getValue()) === cache, {
+      timeout: 15_000,
+      timeoutMsg: "the joined team vault is open",
+    });
+    const options = await b.execute(() => [...document.querySelectorAll('[data-testid="vault-select"] option')].map((o) => o.textContent.trim()));
+    assertEq(options, ["Personal", "Team e2e"], "the switcher lists the joined team vault");
+    assertEq(await byTest(b, "vault-status").getAttribute("data-kind"), "team", "the open vault is a team vault");
+    await waitText(b, "backend-seal", /^Unsealed$/, "seal state");
+    await waitText(b, "backend-addr", new RegExp(`^${BAO_ADDR.replace(/[.]/g, "\\.")}$`), "OpenBao address");
+    await b.waitUntil(async () => (await rowTexts(b)).some((r) => r.name === "team-signer"), { timeout: 15_000, timeoutMsg: "team-signer (made by the CLI member) listed" });
+    await shot(b, "team-joined");
+    const desktop = JSON.parse(readFileSync(join(config, "keyward", "desktop.json"), "utf8"));
+    assertEq(desktop.vault, cache, "the joined vault is remembered for the next start");
+    assert(existsSync(join(cache, "team.json")), "team.json written in the cache folder");
+    assert(!readFileSync(join(cache, "team.json"), "utf8").includes(token), "no token in team.json");
+
+    // Opened as a switch is: the join and the session are in its audit log.
+    await b.keys([Key.Ctrl, "5"]);
+    await waitText(b, "chain-badge", /verified/, "joined vault chain");
+    await b.waitUntil(
+      async () => {
+        const actions = await b.execute(() => [...document.querySelectorAll('[data-testid="audit-row"]')].map((r) => r.dataset.action));
+        return actions.includes("team.init") && actions.includes("vault.open");
+      },
+      { timeout: 15_000, timeoutMsg: "team.init and vault.open audited" },
+    );
+  });
+});
+
 test("switch to a team vault on OpenBao: backend status (address, unsealed, leader) and who changed a key last; a switch applies what is due; remove from list", async () => {
   const personal = join(DATA_HOME, "keyward");
   const desktopJson = () => JSON.parse(readFileSync(join(CONFIG_HOME, "keyward", "desktop.json"), "utf8"));

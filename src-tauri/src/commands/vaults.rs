@@ -5,15 +5,24 @@
 //!
 //! Listing and status never open a vault: a team vault whose OpenBao is
 //! down still shows, with the reason and what to do.
+//!
+//! Joining (or creating) a team vault takes paths, never a credential: the
+//! token or AppRole secret id stays in its file until the core reads it
+//! and keeps it in the OS keychain, so it never crosses IPC.
 
-use crate::files::ask_folder;
+use crate::files::{ask_file, ask_folder};
 use crate::startup::StartupDue;
 use crate::vault_access::{run_with_timeout, VaultLocation};
 use crate::{IpcError, VaultAccess};
-use keyward_core::team::BackendStatus;
-use keyward_core::vault::known::{forget_vault, known_vaults, KnownVault, VaultKind};
+use keyward_core::team::{
+    BackendStatus, CredentialFiles, InitReport, InitRequest, DEFAULT_APPROLE_MOUNT,
+    DEFAULT_AUDIT_FILE, DEFAULT_MOUNT, DEFAULT_TRANSIT_MOUNT,
+};
+use keyward_core::vault::known::{
+    forget_vault, known_vaults, team_vault_dir, teams_dir, KnownVault, VaultKind,
+};
 use keyward_core::vault::{Source, Vault, VaultOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tauri::{AppHandle, State};
 use ts_rs::TS;
@@ -124,4 +133,151 @@ pub async fn forget_vault_entry(
 pub async fn backend_status(vault: State<'_, VaultAccess>) -> Result<BackendStatus, IpcError> {
     let dir = vault.location()?.dir;
     run_with_timeout(move || Ok(keyward_core::team::status(&dir))).await
+}
+
+/// What the "Join a team vault" form starts from.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TeamJoinDefaults {
+    /// Where a team's local cache goes unless the user picks a folder
+    /// (`<teams_dir>/<team>`).
+    #[ts(type = "string")]
+    pub teams_dir: PathBuf,
+    pub mount: String,
+    pub approle_mount: String,
+}
+
+/// The defaults of the "Join a team vault" form.
+#[tauri::command]
+pub async fn team_join_defaults() -> Result<TeamJoinDefaults, IpcError> {
+    Ok(TeamJoinDefaults {
+        teams_dir: teams_dir()?,
+        mount: DEFAULT_MOUNT.into(),
+        approle_mount: DEFAULT_APPROLE_MOUNT.into(),
+    })
+}
+
+/// What a path field of the join form asks the dialog for.
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PathPurpose {
+    /// The team vault's local cache folder.
+    TeamFolder,
+    TokenFile,
+    SecretIdFile,
+    CaFile,
+}
+
+/// A native dialog for one of the join form's paths (`None`: cancelled).
+/// Only the path comes back; nothing is read.
+#[tauri::command]
+pub async fn pick_path(app: AppHandle, purpose: PathPurpose) -> Result<Option<String>, IpcError> {
+    let picked = match purpose {
+        PathPurpose::TeamFolder => ask_folder(&app, "Choose the team vault's folder").await?,
+        PathPurpose::TokenFile => {
+            ask_file(&app, "Choose the file holding the OpenBao token").await?
+        }
+        PathPurpose::SecretIdFile => {
+            ask_file(&app, "Choose the file holding the AppRole secret id").await?
+        }
+        PathPurpose::CaFile => ask_file(&app, "Choose the CA certificate (PEM)").await?,
+    };
+    Ok(picked.map(|p| p.display().to_string()))
+}
+
+/// The "Join a team vault" form: names and paths only.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct JoinTeamForm {
+    pub team: String,
+    /// OpenBao's address; a cluster's nodes comma-separated.
+    pub addr: String,
+    pub mount: String,
+    pub namespace: Option<String>,
+    #[ts(type = "string | null")]
+    pub ca_file: Option<PathBuf>,
+    /// The local cache folder; `None`: `<teams_dir>/<team>`.
+    #[ts(type = "string | null")]
+    pub dir: Option<PathBuf>,
+    pub credential: CredentialFiles,
+}
+
+/// A team vault joined (or created) and opened.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TeamJoined {
+    pub location: VaultLocation,
+    pub report: InitReport,
+}
+
+/// A path the user typed: relative ones would resolve against wherever
+/// the app was started from.
+fn absolute(path: PathBuf, what: &str) -> Result<PathBuf, IpcError> {
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(IpcError::new(
+            "relative_path",
+            format!(
+                "the {what} {} is not a full path: give it from the root, or choose it",
+                path.display()
+            ),
+        ))
+    }
+}
+
+/// Joins the team vault the form names, or creates it when the team does
+/// not exist yet: the same core call as `keyward vault init --backend
+/// openbao` (Rust reads the credential file; the core checks the server,
+/// keeps the credential in the OS keychain and writes `team.json`). Then
+/// the vault is added to the list and opened as a switch does: its session
+/// is recorded (`vault.open`) and the start-up step runs.
+#[tauri::command]
+pub async fn join_team_vault(
+    app: AppHandle,
+    vault: State<'_, VaultAccess>,
+    due: State<'_, StartupDue>,
+    form: JoinTeamForm,
+) -> Result<TeamJoined, IpcError> {
+    refuse_when_from_env(&vault)?;
+    let dir = match form.dir.filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => absolute(d, "folder")?,
+        None => team_vault_dir(form.team.trim())?,
+    };
+    let ca_file = form
+        .ca_file
+        .filter(|f| !f.as_os_str().is_empty())
+        .map(|f| absolute(f, "CA file"))
+        .transpose()?;
+    let credential = match form.credential {
+        CredentialFiles::Token { token_file } => CredentialFiles::Token {
+            token_file: absolute(token_file, "token file")?,
+        },
+        CredentialFiles::Approle {
+            mount,
+            role_id,
+            secret_id_file,
+        } => CredentialFiles::Approle {
+            mount,
+            role_id,
+            secret_id_file: absolute(secret_id_file, "secret id file")?,
+        },
+    };
+    let target = dir.clone();
+    let report = run_with_timeout(move || {
+        let req = InitRequest {
+            addr: form.addr.trim().to_string(),
+            mount: form.mount.trim().to_string(),
+            namespace: form
+                .namespace
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty()),
+            team: form.team.trim().to_string(),
+            credential: credential.read()?,
+            ca_file,
+            transit_mount: DEFAULT_TRANSIT_MOUNT.into(),
+            audit_file: Some(DEFAULT_AUDIT_FILE.into()),
+        };
+        Vault::init_team(VaultOptions::new(target, Source::Desktop), req).map(|(_, r)| r)
+    })
+    .await?;
+    let location = opened(app, &due, vault.switch_to(dir)?);
+    Ok(TeamJoined { location, report })
 }

@@ -17,11 +17,13 @@ import type {
   DesktopSettings,
   DueReport,
   ImportForm,
+  JoinTeamForm,
   KeyDetail,
   KeyExportFormat,
   KeySummary,
   LastChange,
   NewKeyForm,
+  PathPurpose,
   Policy,
   PolicyForm,
   Revealed,
@@ -30,6 +32,8 @@ import type {
   ScanReport,
   SignForm,
   SignedTokenView,
+  TeamJoinDefaults,
+  TeamJoined,
   TokenReport,
   VaultList,
   VaultLocation,
@@ -92,6 +96,15 @@ export const listVaults = () => call<VaultList>("list_vaults");
 export const switchVault = (dir: string) => call<VaultLocation>("switch_vault", { dir });
 /** Removes a vault from the list (its files stay). */
 export const forgetVault = (dir: string) => call<VaultList>("forget_vault_entry", { dir });
+/** Where a joined team's cache goes by default, and the default mounts. */
+export const teamJoinDefaults = () => call<TeamJoinDefaults>("team_join_defaults");
+/** A native dialog for one of the join form's paths; null when cancelled. Only the path comes back. */
+export const pickPath = (purpose: PathPurpose) => call<string | null>("pick_path", { purpose });
+/**
+ * Joins (or creates) a team vault on OpenBao, adds it to the list and opens it.
+ * The form holds paths only: Rust reads the token or secret id file.
+ */
+export const joinTeamVault = (form: JoinTeamForm) => call<TeamJoined>("join_team_vault", { form });
 /** The open vault's backend: keychain, or OpenBao's address, seal state and leader. */
 export const backendStatus = () => call<BackendStatus>("backend_status");
 /** What the app applied at start (resolves once the start-up check is done). */
