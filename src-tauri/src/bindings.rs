@@ -39,6 +39,7 @@ fn export_all(cfg: &Config) {
         SignedTokenView,
         DesktopSettings,
         ScanReport,
+        keyward_core::vault::CheckReport,
         crate::IpcError,
         crate::vault_access::VaultLocation,
         crate::commands::vaults::VaultList,

@@ -73,6 +73,8 @@ pub(crate) const COMMANDS: &[&str] = &[
     "audit_actions",
     "audit_verify",
     "export_audit",
+    "check_vault",
+    "repair_vault",
 ];
 
 /// Starts the desktop app and returns when its last window closes.
@@ -140,6 +142,8 @@ pub fn run() {
             commands::audit::audit_actions,
             commands::audit::audit_verify,
             commands::audit::export_audit,
+            commands::health::check_vault,
+            commands::health::repair_vault,
         ])
         .build(tauri::generate_context!());
     let app = match app {

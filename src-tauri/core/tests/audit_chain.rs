@@ -176,6 +176,36 @@ fn truncating_the_newest_events_is_caught_by_the_checkpoint() {
     assert!(fx.broken_at().is_none(), "still broken after repair");
 }
 
+/// The desktop's repair does only what the user confirmed: an
+/// audit_truncated that appeared after the check is refused untouched,
+/// and the confirmed list repairs it.
+#[test]
+fn a_repair_confirmed_before_a_new_problem_is_refused() {
+    let fx = Fx::filled(5);
+    let mut v = fx.vault();
+    let clean = v.check(false).unwrap();
+    assert!(clean.consistent, "{clean:?}");
+    drop(v);
+    fx.sql("DELETE FROM audit WHERE seq >= 4");
+    let anchored = checkpoint_bytes(&fx);
+    let mut v = fx.vault();
+    let err = v.repair_confirmed(&clean.problems).unwrap_err();
+    assert_eq!(err.code(), "vault_changed", "{err}");
+    assert_eq!(
+        checkpoint_bytes(&fx),
+        anchored,
+        "repaired without confirmation"
+    );
+    let seen = v.check(false).unwrap();
+    assert!(
+        seen.problems.iter().any(|p| p.kind == "audit_truncated"),
+        "{seen:?}"
+    );
+    let repaired = v.repair_confirmed(&seen.problems).unwrap();
+    assert!(repaired.consistent, "{repaired:?}");
+    assert_eq!(repaired.repaired.len(), 1, "{repaired:?}");
+}
+
 /// An edit inside the database's chain is never repairable, even when the
 /// checkpoint file is deleted too.
 #[test]

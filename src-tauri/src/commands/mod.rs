@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod health;
 pub mod keys;
 pub mod tokens;
 pub mod vaults;

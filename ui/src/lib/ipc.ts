@@ -11,6 +11,7 @@ import type {
   AuditQuery,
   BackendStatus,
   ChainReport,
+  CheckReport,
   Copied,
   CrackTick,
   CreatedKey,
@@ -26,6 +27,7 @@ import type {
   PathPurpose,
   Policy,
   PolicyForm,
+  Problem,
   Revealed,
   RotatedKey,
   Saved,
@@ -171,3 +173,13 @@ export const auditPage = (query: AuditQuery) => call<AuditEvent[]>("audit_page",
 export const auditActions = () => call<string[]>("audit_actions");
 export const auditVerify = () => call<ChainReport>("audit_verify");
 export const exportAudit = (format: AuditExportFormat) => call<Saved | null>("export_audit", { format });
+
+// --- Vault health ----------------------------------------------------------
+
+/** `vault check`: the database against the keychain and the audit chain (audited). */
+export const checkVault = () => call<CheckReport>("check_vault");
+/**
+ * `vault check --repair`, limited to what the user confirmed: refused with
+ * `vault_changed` when a fresh check finds a repairable problem not in `confirmed`.
+ */
+export const repairVault = (confirmed: Problem[]) => call<CheckReport>("repair_vault", { confirmed });

@@ -11,12 +11,13 @@ use crate::error::Result;
 use crate::secrets::entry_name;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-/// One inconsistency.
-#[derive(Debug, Clone, Serialize)]
+/// One inconsistency. It names keys, versions and keychain entries, never
+/// secret material: the desktop shows it as is.
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct Problem {
     /// `unfinished_operation`, `orphan_entry`, `missing_secret`, `audit_chain`,
     /// `audit_checkpoint`, `audit_truncated`, `team_stale`, ...
@@ -32,7 +33,7 @@ pub struct Problem {
 }
 
 /// The outcome of `vault check`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct CheckReport {
     pub consistent: bool,
     pub problems: Vec<Problem>,
@@ -118,6 +119,39 @@ impl Vault {
         )?;
         self.commit(tx)?;
         Ok(report)
+    }
+
+    /// Repairs only what the user confirmed: `confirmed` is the list of
+    /// repairable problems an earlier check showed. When a fresh check finds
+    /// a repairable problem that list lacks (a crash since, an audit log
+    /// that now looks truncated), nothing is repaired and a
+    /// `vault_changed` conflict asks for a new check; otherwise this is
+    /// `check(true)`. Problems fixed meanwhile are simply gone.
+    pub fn repair_confirmed(&mut self, confirmed: &[Problem]) -> Result<CheckReport> {
+        let same = |a: &Problem, b: &Problem| {
+            a.kind == b.kind && a.key_id == b.key_id && a.version == b.version && a.entry == b.entry
+        };
+        let now = match self.inspect_consistency() {
+            Ok(r) => r,
+            Err(e) => {
+                self.record_failure("vault.check", None, &e);
+                return Err(e);
+            }
+        };
+        let unconfirmed = now
+            .problems
+            .iter()
+            .filter(|p| p.repairable && !confirmed.iter().any(|c| same(c, p)))
+            .count();
+        if unconfirmed > 0 {
+            let e = crate::Error::conflict(
+                "vault_changed",
+                format!("the vault changed since it was checked ({unconfirmed} new repairable problem(s)): nothing was repaired; check again and review the list"),
+            );
+            self.record_failure("vault.check", None, &e);
+            return Err(e);
+        }
+        self.check(true)
     }
 
     fn check_and_repair(&mut self, repair: bool) -> Result<CheckReport> {
