@@ -731,6 +731,73 @@ test("switch to a team vault on OpenBao: backend status (address, unsealed, lead
   });
 });
 
+test("vault health: a crashed create and an orphan keychain entry are found, repaired after a confirm listing both, then consistent", async () => {
+  // A fresh vault with one key, then what crashes leave behind: a `key new`
+  // killed right after writing its keychain entry (an unfinished operation,
+  // KEYWARD_FAILPOINT as in tests/reliability/crash.rs) and a keychain entry
+  // no key version owns (planted with secret-tool, as RepairOrphan does).
+  const dir = mkdtempSync(join(tmpdir(), "keyward-e2e-health-"));
+  const vault = join(dir, "vault");
+  try {
+    execFileSync(CLI, ["--vault", vault, "key", "new", "--kind", "signing", "--alg", "ES256", "--name", "health-signer"], { stdio: "ignore" });
+    let killed = null;
+    try {
+      execFileSync(CLI, ["--vault", vault, "key", "new", "--kind", "api", "--name", "health-crashed"], {
+        env: { ...process.env, KEYWARD_FAILPOINT: "create.after_keychain" },
+        stdio: "ignore",
+      });
+    } catch (e) {
+      killed = e.signal;
+    }
+    assert(killed === "SIGKILL", `the planted create was killed at its failpoint (signal ${killed})`);
+    const info = JSON.parse(execFileSync(CLI, ["--vault", vault, "--json", "vault", "info"], { encoding: "utf8" }));
+    execFileSync(
+      "secret-tool",
+      ["store", "--label", "planted", "service", info.keychain_namespace, "username", "k_e2e_planted/v1", "target", "default", "application", "rust-keyring"],
+      { input: "e2e-planted-secret-7Qx" },
+    );
+
+    await withApp({ KEYWARD_VAULT: vault }, async (b) => {
+      await ready(b);
+      await b.keys([Key.Ctrl, ","]);
+      await click(b, "health-check");
+      await waitText(b, "health-status", /2 problems found, 2 repairable/, "the check finds both");
+      const kinds = await b.execute(() => [...document.querySelectorAll('[data-testid="health-problem"]')].map((p) => p.dataset.kind).sort());
+      assertEq(kinds, ["orphan_entry", "unfinished_operation"], "the problems found");
+      const text = await byTest(b, "health-problems").getText();
+      assert(/k_e2e_planted\/v1/.test(text) && /interrupted create/.test(text), `each problem says what and where: ${text}`);
+      const page = await b.execute(() => document.body.innerText);
+      assert(!page.includes("e2e-planted-secret-7Qx"), "the planted entry's secret is nowhere on the page");
+      await shot(b, "health-problems");
+
+      // Repair… opens the confirm dialog from the keyboard; it lists both repairs.
+      await byTest(b, "health-repair").waitForEnabled({ timeout: 5000 });
+      await b.execute(() => document.querySelector('[data-testid="health-repair"]').focus());
+      await b.keys(["Enter"]);
+      await byTest(b, "repair-dialog").waitForDisplayed({ timeout: 5000 });
+      const actions = await b.execute(() => [...document.querySelectorAll('[data-testid="repair-action"]')].map((a) => a.textContent));
+      assert(actions.length === 2, `the dialog lists two repairs: ${JSON.stringify(actions)}`);
+      assert(actions.some((a) => /delete keychain entry k_e2e_planted\/v1/.test(a)), `orphan repair listed: ${actions}`);
+      assert(actions.some((a) => /roll back the unfinished create/.test(a)), `rollback listed: ${actions}`);
+      assert(!(await byTest(b, "repair-truncated-warning").isExisting()), "no audit warning without audit_truncated");
+      await shot(b, "health-confirm");
+      await click(b, "repair-confirm");
+      await waitText(b, "health-status", /^Consistent: 1 key version matches the keychain/, "consistent after repair");
+      const repaired = await byTest(b, "health-repaired").getText();
+      assert(/deleted orphan keychain entry k_e2e_planted\/v1/.test(repaired) && /rolled back the interrupted create/.test(repaired), `what was repaired: ${repaired}`);
+      await shot(b, "health-repaired");
+    });
+    // The CLI agrees, and both repairs are in the audit log.
+    const check = execFileSync(CLI, ["--vault", vault, "vault", "check"], { encoding: "utf8" });
+    assert(/vault is consistent/.test(check), `keyward vault check after the app's repair: ${check}`);
+    const events = JSON.parse(execFileSync(CLI, ["--vault", vault, "--json", "audit", "list", "--action", "vault.repair"], { encoding: "utf8" }));
+    const list = Array.isArray(events) ? events : (events.events ?? []);
+    assert(list.length === 2, `two vault.repair events: ${JSON.stringify(list).slice(0, 400)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---------------------------------------------------------------------------
 
 let passed = 0;

@@ -3,9 +3,9 @@
 //! tests fail with a message saying so: they never skip.
 
 use keyward_core::team::doc::KeyDoc;
-use keyward_core::team::{usage, Credential, InitRequest, TeamLink};
+use keyward_core::team::{usage, CredentialFiles, InitRequest, TeamLink};
 use keyward_core::vault::{NewApiKey, NewSigningKey, Source, VaultOptions};
-use keyward_core::{Error, SecretBytes, Vault};
+use keyward_core::{Error, Vault};
 use std::path::Path;
 
 fn env(name: &str) -> String {
@@ -23,13 +23,18 @@ fn team_name(tag: &str) -> String {
 }
 
 fn init(dir: &Path, team: &str) -> Vault {
-    let token = std::fs::read_to_string(env("KEYWARD_BAO_TOKEN_FILE")).unwrap();
+    // As the desktop's join form does: the core reads the token file.
+    let credential = CredentialFiles::Token {
+        token_file: env("KEYWARD_BAO_TOKEN_FILE").into(),
+    }
+    .read()
+    .unwrap();
     let req = InitRequest {
         addr: env("KEYWARD_BAO_ADDR"),
         mount: "secret".into(),
         namespace: None,
         team: team.into(),
-        credential: Credential::Token(SecretBytes::from(token.trim().to_string())),
+        credential,
         ca_file: None,
         transit_mount: "transit".into(),
         audit_file: None,
