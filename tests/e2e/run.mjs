@@ -4,6 +4,7 @@
 //
 // Inputs (set by run.sh):
 //   KEYWARD_E2E_APP     absolute path of target/debug/keyward-desktop
+//   KEYWARD_E2E_CLI     the keyward CLI (default: beside the app)
 //   KEYWARD_E2E_VAULT   a vault seeded by the CLI with `e2e-api` and `e2e-signer`
 //   KEYWARD_E2E_EMPTY   an empty directory to use as a fresh vault
 //   KEYWARD_E2E_SHOTS   where screenshots go
@@ -25,8 +26,9 @@
 //                       default vault, with personal-api
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Key } from "webdriverio";
 import { withApp as withAppAt } from "./driver.mjs";
 
@@ -47,6 +49,8 @@ const BAO_ADDR = required("KEYWARD_E2E_BAO_ADDR");
 const CONFIG_HOME = required("KEYWARD_E2E_CONFIG_HOME");
 const DATA_HOME = required("KEYWARD_E2E_DATA_HOME");
 const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+// The CLI, to check what the app wrote (run.sh passes the one it seeded with).
+const CLI = process.env.KEYWARD_E2E_CLI ?? join(dirname(APP), "keyward");
 // The debug build answers its save and folder dialogs from these (files.rs).
 const DIALOGS = { KEYWARD_DESKTOP_TEST_SAVE_DIR: SAVED, KEYWARD_DESKTOP_TEST_PICK_DIR: SCAN };
 mkdirSync(SHOTS, { recursive: true });

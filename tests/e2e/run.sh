@@ -135,6 +135,7 @@ mkdir -p "$E2E/screenshots" && rm -f "$E2E"/screenshots/*.png
 # No accessibility bus: it only adds D-Bus noise to the log here.
 export NO_AT_BRIDGE=1
 KEYWARD_E2E_APP=$APP \
+KEYWARD_E2E_CLI=$CLI \
 KEYWARD_E2E_VAULT=$WORK/vault \
 KEYWARD_E2E_EMPTY=$WORK/empty \
 KEYWARD_E2E_SHOTS=$E2E/screenshots \
