@@ -92,6 +92,71 @@ pub struct PullReport {
     pub skipped: Vec<String>,
 }
 
+/// What a folder held before a join, so that a failed join can put it
+/// back: only what appeared during the join is removed.
+struct JoinFootprint {
+    dir: std::path::PathBuf,
+    /// The folder's entries before the join.
+    entries: BTreeSet<std::ffi::OsString>,
+    /// The folder and those of its parents that did not exist, deepest first.
+    missing: Vec<std::path::PathBuf>,
+}
+
+impl JoinFootprint {
+    /// `None` when `dir` already holds a vault (personal or team): a
+    /// failed join then leaves everything as it is.
+    fn before(dir: &std::path::Path) -> Option<JoinFootprint> {
+        if dir.join("vault.db").exists() || dir.join(crate::team::CONFIG_FILE).exists() {
+            return None;
+        }
+        let missing = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(|a| a.to_path_buf())
+            .collect();
+        let entries = std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        Some(JoinFootprint {
+            dir: dir.to_path_buf(),
+            entries,
+            missing,
+        })
+    }
+
+    /// Best effort: removes the files that appeared in the folder, the
+    /// folders the join created (when empty) and the keychain entries of
+    /// the vault it created. A subfolder that appeared is kept, and so is
+    /// every folder that is not empty.
+    fn undo(self, fresh_id: Option<&str>) {
+        if let Some(id) = fresh_id {
+            use crate::secrets::SecretStore;
+            let keychain = crate::secrets::keychain::KeychainStore::new(id);
+            for entry in [
+                crate::team::TOKEN_ENTRY,
+                crate::team::SECRET_ID_ENTRY,
+                super::audit_log::AUDIT_MAC_ENTRY,
+                super::audit_log::AUDIT_KEY_ENTRY,
+            ] {
+                let _ = keychain.delete(entry);
+            }
+        }
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                let new = !self.entries.contains(&e.file_name());
+                if new && e.file_type().is_ok_and(|t| !t.is_dir()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        for dir in &self.missing {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
+}
+
 fn stale_message(name: &str) -> Error {
     Error::conflict(
         "changed_elsewhere",
@@ -105,9 +170,33 @@ impl Vault {
     /// pulls every key. Refused for a directory holding personal keys (their
     /// secrets are in the keychain, not in OpenBao) and for one that is a
     /// client of another team; run again with a new credential to replace it.
+    ///
+    /// A join that fails leaves the folder as it found it: what the join
+    /// made there (the folder itself, the database, `team.json`, the
+    /// keychain entries of the new vault's id) is removed, and nothing
+    /// that was there before is touched. A folder that already held a
+    /// vault is left alone.
     pub fn init_team(
         opts: super::VaultOptions,
         req: crate::team::InitRequest,
+    ) -> Result<(Vault, crate::team::InitReport)> {
+        let footprint = JoinFootprint::before(&opts.dir);
+        let mut fresh_id = None;
+        let joined = Vault::join_team(opts, req, &mut fresh_id);
+        if joined.is_err() {
+            if let Some(f) = footprint {
+                f.undo(fresh_id.as_deref());
+            }
+        }
+        joined
+    }
+
+    /// [`Vault::init_team`] without the undo; `fresh_id` gets the id of
+    /// the vault it creates in the folder, if it does.
+    fn join_team(
+        opts: super::VaultOptions,
+        req: crate::team::InitRequest,
+        fresh_id: &mut Option<String>,
     ) -> Result<(Vault, crate::team::InitReport)> {
         let dir = opts.dir.clone();
         let existing = crate::team::TeamConfig::load(&dir)?;
@@ -133,6 +222,7 @@ impl Vault {
             None => {
                 super::ensure_dir(&dir)?;
                 let personal = Vault::open(super::VaultOptions::new(&dir, opts.source))?;
+                *fresh_id = Some(personal.vault_id.clone());
                 let keys: i64 = personal
                     .conn
                     .query_row("SELECT COUNT(*) FROM keys", [], |r| r.get(0))?;
