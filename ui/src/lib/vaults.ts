@@ -10,10 +10,31 @@ function baseName(dir: string): string {
   return parts[parts.length - 1] ?? dir;
 }
 
-/** The switcher's label: "Personal", "Personal · work", "Team payments". */
-export function vaultLabel(v: KnownVault): string {
+/** A vault's own label: "Personal", "Personal · work", "Team payments". */
+function ownLabel(v: KnownVault): string {
   if (v.kind === "team") return v.team ? `Team ${v.team}` : `Team vault · ${baseName(v.dir)} (unreadable)`;
   return v.default ? "Personal" : `Personal · ${baseName(v.dir)}`;
+}
+
+/** The label with the folder's name, for a team label that names no folder. */
+function withFolder(v: KnownVault): string {
+  const own = ownLabel(v);
+  return v.kind === "team" && v.team ? `${own} · ${baseName(v.dir)}` : own;
+}
+
+/**
+ * The switcher's label: "Personal", "Personal · work", "Team payments".
+ * Given the other vaults of the list, a label two vaults would share (two
+ * clients of one team) gets the folder's name ("Team e2e · a"), and the
+ * whole folder path when the names are the same too.
+ */
+export function vaultLabel(v: KnownVault, list: readonly KnownVault[] = []): string {
+  const own = ownLabel(v);
+  const others = list.filter((o) => o.dir !== v.dir && ownLabel(o) === own);
+  if (others.length === 0) return own;
+  const folder = withFolder(v);
+  if (folder !== own && !others.some((o) => withFolder(o) === folder)) return folder;
+  return `${own} · ${v.dir}`;
 }
 
 /**
