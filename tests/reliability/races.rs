@@ -93,12 +93,8 @@ fn spawn(v: &Vault, args: &[&str], failpoint: Option<String>) -> Child {
 
 /// Runs A until it has checked the state (paused at `point`, holding the
 /// write lock), then B; lets A go on after B has had time to act; returns
-/// both outputs. B must not finish before A.
-fn race(v: &Vault, point: &str, a: &[&str], b: &[&str]) -> (Output, Output) {
-    race_with(v, point, a, b, true)
-}
-
-fn race_with(v: &Vault, point: &str, a: &[&str], b: &[&str], b_waits: bool) -> (Output, Output) {
+/// both outputs. With `b_waits`, B must not finish before A.
+fn race(v: &Vault, point: &str, a: &[&str], b: &[&str], b_waits: bool) -> (Output, Output) {
     let gate = v.scratch().join(format!("gate-{point}"));
     let reached = v.scratch().join(format!("gate-{point}.reached"));
     let _ = std::fs::remove_file(&gate);
@@ -171,76 +167,162 @@ fn finish(mut session: Session, v: &Vault, context: &str) {
 
 const REFUSED: &[&str] = &["invalid_transition", "concurrent_change"];
 
+/// Stands for the new key's id in a case's commands.
+const KEY: &str = "{key}";
+
+/// How one of the two processes must end: exit 0, or refused (exit 2)
+/// with one of `codes`; `what` names it in a failure.
+struct Exit {
+    what: &'static str,
+    code: i32,
+    codes: &'static [&'static str],
+}
+
+const fn ok(what: &'static str) -> Exit {
+    Exit {
+        what,
+        code: 0,
+        codes: &[],
+    }
+}
+
+const fn refused(what: &'static str, codes: &'static [&'static str]) -> Exit {
+    Exit {
+        what,
+        code: 2,
+        codes,
+    }
+}
+
+/// One race: a new API key named `key`, brought into shape by `prepare`
+/// (then `settle` for anything it scheduled to fall due); A paused at
+/// `point` while B runs; how each ends, the key's final version states and
+/// the successful audit events written by the race, in order.
+struct Race {
+    test: &'static str,
+    key: &'static str,
+    prepare: &'static [&'static [&'static str]],
+    settle: Duration,
+    point: &'static str,
+    a: &'static [&'static str],
+    b: &'static [&'static str],
+    /// Whether B must wait for A's write lock (see `race`).
+    b_waits: bool,
+    a_exit: Exit,
+    b_exit: Exit,
+    states: &'static [(u32, &'static str, Option<&'static str>)],
+    events: &'static [&'static str],
+}
+
+impl Race {
+    /// Runs the case on a vault of its own and checks all it expects;
+    /// returns both outputs for anything a case checks beyond that.
+    fn run(&self) -> (Output, Output) {
+        let (session, v) = setup();
+        let k = new_api_key(&v, self.key);
+        let with_key = |args: &[&str]| -> Vec<String> {
+            args.iter()
+                .map(|a| if *a == KEY { k.clone() } else { a.to_string() })
+                .collect()
+        };
+        for step in self.prepare {
+            let step = with_key(step);
+            v.json(&step.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+        }
+        std::thread::sleep(self.settle);
+        let seq = last_seq(&v);
+        let (a, b) = (with_key(self.a), with_key(self.b));
+        let (a, b) = race(
+            &v,
+            self.point,
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &b.iter().map(String::as_str).collect::<Vec<_>>(),
+            self.b_waits,
+        );
+        assert_exit(&a, self.a_exit.code, self.a_exit.codes, self.a_exit.what);
+        assert_exit(&b, self.b_exit.code, self.b_exit.codes, self.b_exit.what);
+        let want: Vec<VersionState> = self.states.iter().map(|&(n, s, p)| st(n, s, p)).collect();
+        assert_eq!(states(&v, &k), want);
+        assert_eq!(events_since(&v, &k, seq), self.events);
+        finish(session, &v, self.test);
+        (a, b)
+    }
+}
+
+/// Most cases: nothing falls due, and B waits for A's lock.
+const CASE: Race = Race {
+    test: "",
+    key: "",
+    prepare: &[],
+    settle: Duration::ZERO,
+    point: "",
+    a: &[],
+    b: &[],
+    b_waits: true,
+    a_exit: ok(""),
+    b_exit: ok(""),
+    states: &[],
+    events: &[],
+};
+
 /// Disabling every version while a rotation runs: the rotation comes
 /// after and finds nothing active to rotate (it must not add an active
 /// version to a key the user just disabled entirely).
 #[test]
 fn disable_all_vs_rotate() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "disable-vs-rotate");
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "disable.checked",
-        &["key", "disable", &k, "--reason", "race"],
-        &["key", "rotate", &k, "--grace", "1h"],
-    );
-    assert_exit(&a, 0, &[], "disable");
-    assert_exit(&b, 2, REFUSED, "rotate after disable");
-    assert_eq!(states(&v, &k), vec![st(1, "disabled", Some("active"))]);
-    assert_eq!(events_since(&v, &k, seq), vec!["key.disable v1"]);
-    finish(session, &v, "disable_all_vs_rotate");
+    Race {
+        test: "disable_all_vs_rotate",
+        key: "disable-vs-rotate",
+        point: "disable.checked",
+        a: &["key", "disable", KEY, "--reason", "race"],
+        b: &["key", "rotate", KEY, "--grace", "1h"],
+        a_exit: ok("disable"),
+        b_exit: refused("rotate after disable", REFUSED),
+        states: &[(1, "disabled", Some("active"))],
+        events: &["key.disable v1"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Promoting a staged version while it is being disabled: promote first,
 /// then the disable applies to the now active version.
 #[test]
 fn promote_vs_disable_of_the_staged_version() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "promote-vs-disable");
-    v.json(&["key", "rotate", &k, "--stage"], 0);
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "promote.checked",
-        &["key", "promote", &k, "--min-published", "0s"],
-        &["key", "disable", &k, "--version", "2", "--reason", "race"],
-    );
-    assert_exit(&a, 0, &[], "promote");
-    assert_exit(&b, 0, &[], "disable after promote");
-    assert_eq!(
-        states(&v, &k),
-        vec![st(1, "grace", None), st(2, "disabled", Some("active"))]
-    );
-    assert_eq!(
-        events_since(&v, &k, seq),
-        vec!["key.promote v2", "key.disable v2"]
-    );
-    finish(session, &v, "promote_vs_disable_of_the_staged_version");
+    Race {
+        test: "promote_vs_disable_of_the_staged_version",
+        key: "promote-vs-disable",
+        prepare: &[&["key", "rotate", KEY, "--stage"]],
+        point: "promote.checked",
+        a: &["key", "promote", KEY, "--min-published", "0s"],
+        b: &["key", "disable", KEY, "--version", "2", "--reason", "race"],
+        a_exit: ok("promote"),
+        b_exit: ok("disable after promote"),
+        states: &[(1, "grace", None), (2, "disabled", Some("active"))],
+        events: &["key.promote v2", "key.disable v2"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Two promotions of one staged version: one promotes, the other finds
 /// nothing staged (no second event, no second grace period).
 #[test]
 fn promote_vs_promote() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "promote-vs-promote");
-    v.json(&["key", "rotate", &k, "--stage"], 0);
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "promote.checked",
-        &["key", "promote", &k, "--min-published", "0s"],
-        &["key", "promote", &k, "--min-published", "0s"],
-    );
-    assert_exit(&a, 0, &[], "promote");
-    assert_exit(&b, 2, REFUSED, "second promote");
-    assert_eq!(
-        states(&v, &k),
-        vec![st(1, "grace", None), st(2, "active", None)]
-    );
-    assert_eq!(events_since(&v, &k, seq), vec!["key.promote v2"]);
-    finish(session, &v, "promote_vs_promote");
+    Race {
+        test: "promote_vs_promote",
+        key: "promote-vs-promote",
+        prepare: &[&["key", "rotate", KEY, "--stage"]],
+        point: "promote.checked",
+        a: &["key", "promote", KEY, "--min-published", "0s"],
+        b: &["key", "promote", KEY, "--min-published", "0s"],
+        a_exit: ok("promote"),
+        b_exit: refused("second promote", REFUSED),
+        states: &[(1, "grace", None), (2, "active", None)],
+        events: &["key.promote v2"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Re-enabling a formerly active version while a staged one is promoted:
@@ -248,31 +330,23 @@ fn promote_vs_promote() {
 /// promotion moves it to grace. Never two active versions.
 #[test]
 fn enable_vs_promote() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "enable-vs-promote");
-    v.json(&["key", "rotate", &k, "--stage"], 0);
-    v.json(
-        &["key", "disable", &k, "--version", "1", "--reason", "setup"],
-        0,
-    );
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "enable.checked",
-        &["key", "enable", &k, "--version", "1"],
-        &["key", "promote", &k, "--min-published", "0s"],
-    );
-    assert_exit(&a, 0, &[], "enable");
-    assert_exit(&b, 0, &[], "promote after enable");
-    assert_eq!(
-        states(&v, &k),
-        vec![st(1, "grace", None), st(2, "active", None)]
-    );
-    assert_eq!(
-        events_since(&v, &k, seq),
-        vec!["key.enable v1", "key.promote v2"]
-    );
-    finish(session, &v, "enable_vs_promote");
+    Race {
+        test: "enable_vs_promote",
+        key: "enable-vs-promote",
+        prepare: &[
+            &["key", "rotate", KEY, "--stage"],
+            &["key", "disable", KEY, "--version", "1", "--reason", "setup"],
+        ],
+        point: "enable.checked",
+        a: &["key", "enable", KEY, "--version", "1"],
+        b: &["key", "promote", KEY, "--min-published", "0s"],
+        a_exit: ok("enable"),
+        b_exit: ok("promote after enable"),
+        states: &[(1, "grace", None), (2, "active", None)],
+        events: &["key.enable v1", "key.promote v2"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Scheduling destruction of a disabled key while it is re-enabled: the
@@ -280,45 +354,40 @@ fn enable_vs_promote() {
 /// (a live key is never scheduled for destruction).
 #[test]
 fn scheduled_delete_vs_enable() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "delete-vs-enable");
-    v.json(&["key", "disable", &k, "--reason", "setup"], 0);
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "delete.checked",
-        &["key", "delete", &k, "--after", "30d"],
-        &["key", "enable", &k],
-    );
-    assert_exit(&a, 0, &[], "delete");
-    assert_exit(&b, 2, REFUSED, "enable after delete");
-    assert_eq!(
-        states(&v, &k),
-        vec![st(1, "destroy-scheduled", Some("disabled"))]
-    );
-    assert_eq!(events_since(&v, &k, seq), vec!["key.delete"]);
-    finish(session, &v, "scheduled_delete_vs_enable");
+    Race {
+        test: "scheduled_delete_vs_enable",
+        key: "delete-vs-enable",
+        prepare: &[&["key", "disable", KEY, "--reason", "setup"]],
+        point: "delete.checked",
+        a: &["key", "delete", KEY, "--after", "30d"],
+        b: &["key", "enable", KEY],
+        a_exit: ok("delete"),
+        b_exit: refused("enable after delete", REFUSED),
+        states: &[(1, "destroy-scheduled", Some("disabled"))],
+        events: &["key.delete"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Destroying now while the key is re-enabled: the same, with the
 /// secret removed from the keychain.
 #[test]
 fn destroy_now_vs_enable() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "destroy-vs-enable");
-    v.json(&["key", "disable", &k, "--reason", "setup"], 0);
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "destroy.checked",
-        &["key", "delete", &k, "--after", "0s"],
-        &["key", "enable", &k],
-    );
-    assert_exit(&a, 0, &[], "delete now");
-    assert_exit(&b, 2, REFUSED, "enable after destroy");
-    assert_eq!(states(&v, &k), vec![st(1, "destroyed", None)]);
-    assert_eq!(events_since(&v, &k, seq), vec!["key.destroy"]);
-    finish(session, &v, "destroy_now_vs_enable");
+    Race {
+        test: "destroy_now_vs_enable",
+        key: "destroy-vs-enable",
+        prepare: &[&["key", "disable", KEY, "--reason", "setup"]],
+        point: "destroy.checked",
+        a: &["key", "delete", KEY, "--after", "0s"],
+        b: &["key", "enable", KEY],
+        a_exit: ok("delete now"),
+        b_exit: refused("enable after destroy", REFUSED),
+        states: &[(1, "destroyed", None)],
+        events: &["key.destroy"],
+        ..CASE
+    }
+    .run();
 }
 
 /// Restoring a scheduled key while another process destroys it now: the
@@ -327,45 +396,52 @@ fn destroy_now_vs_enable() {
 /// key that is already gone.
 #[test]
 fn restore_vs_destroy_now() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "restore-vs-destroy");
-    v.json(&["key", "disable", &k, "--reason", "setup"], 0);
-    v.json(&["key", "delete", &k, "--after", "30d"], 0);
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "restore.checked",
-        &["key", "restore", &k],
-        &["key", "delete", &k, "--after", "0s"],
-    );
-    assert_exit(&a, 0, &[], "restore");
-    assert_exit(&b, 0, &[], "delete now after restore");
-    assert_eq!(states(&v, &k), vec![st(1, "destroyed", None)]);
-    assert_eq!(
-        events_since(&v, &k, seq),
-        vec!["key.restore", "key.destroy"]
-    );
-    finish(session, &v, "restore_vs_destroy_now");
+    Race {
+        test: "restore_vs_destroy_now",
+        key: "restore-vs-destroy",
+        prepare: &[
+            &["key", "disable", KEY, "--reason", "setup"],
+            &["key", "delete", KEY, "--after", "30d"],
+        ],
+        point: "restore.checked",
+        a: &["key", "restore", KEY],
+        b: &["key", "delete", KEY, "--after", "0s"],
+        a_exit: ok("restore"),
+        b_exit: ok("delete now after restore"),
+        states: &[(1, "destroyed", None)],
+        events: &["key.restore", "key.destroy"],
+        ..CASE
+    }
+    .run();
 }
+
+/// A disabled key scheduled for destruction in 1 s, and the 1.1 s it takes
+/// to fall due.
+const DUE_IN_1S: &[&[&str]] = &[
+    &["key", "disable", KEY, "--reason", "setup"],
+    &["key", "delete", KEY, "--after", "1s"],
+];
+const FALLS_DUE: Duration = Duration::from_millis(1100);
 
 /// Two destructions at once (`key due --apply` from the desktop app and
 /// from a cron job): one destroys, the other finds the key gone.
 #[test]
 fn due_apply_vs_due_apply() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "destroy-vs-destroy");
-    v.json(&["key", "disable", &k, "--reason", "setup"], 0);
-    v.json(&["key", "delete", &k, "--after", "1s"], 0);
-    std::thread::sleep(Duration::from_millis(1100));
-    let seq = last_seq(&v);
-    let (a, b) = race(
-        &v,
-        "destroy.checked",
-        &["key", "due", "--apply"],
-        &["key", "due", "--apply"],
-    );
-    assert_exit(&a, 0, &[], "due --apply");
-    assert_exit(&b, 0, &[], "second due --apply");
+    let (a, b) = Race {
+        test: "due_apply_vs_due_apply",
+        key: "destroy-vs-destroy",
+        prepare: DUE_IN_1S,
+        settle: FALLS_DUE,
+        point: "destroy.checked",
+        a: &["key", "due", "--apply"],
+        b: &["key", "due", "--apply"],
+        a_exit: ok("due --apply"),
+        b_exit: ok("second due --apply"),
+        states: &[(1, "destroyed", None)],
+        events: &["key.destroy"],
+        ..CASE
+    }
+    .run();
     let applied = |o: &Output| -> usize {
         serde_json::from_slice::<Value>(&o.stdout).unwrap()["applied"]
             .as_array()
@@ -379,9 +455,6 @@ fn due_apply_vs_due_apply() {
         describe(&a),
         describe(&b)
     );
-    assert_eq!(states(&v, &k), vec![st(1, "destroyed", None)]);
-    assert_eq!(events_since(&v, &k, seq), vec!["key.destroy"]);
-    finish(session, &v, "due_apply_vs_due_apply");
 }
 
 /// A restore while a due destruction is between its intents and its
@@ -390,22 +463,19 @@ fn due_apply_vs_due_apply() {
 /// being audited for a key that is destroyed a moment later.
 #[test]
 fn restore_while_due_destruction_runs() {
-    let (session, v) = setup();
-    let k = new_api_key(&v, "restore-during-destroy");
-    v.json(&["key", "disable", &k, "--reason", "setup"], 0);
-    v.json(&["key", "delete", &k, "--after", "1s"], 0);
-    std::thread::sleep(Duration::from_millis(1100));
-    let seq = last_seq(&v);
-    let (a, b) = race_with(
-        &v,
-        "destroy.after_intent",
-        &["key", "due", "--apply"],
-        &["key", "restore", &k],
-        false,
-    );
-    assert_exit(&a, 0, &[], "due --apply");
-    assert_exit(&b, 2, &["concurrent_change"], "restore during destruction");
-    assert_eq!(states(&v, &k), vec![st(1, "destroyed", None)]);
-    assert_eq!(events_since(&v, &k, seq), vec!["key.destroy"]);
-    finish(session, &v, "restore_while_due_destruction_runs");
+    Race {
+        test: "restore_while_due_destruction_runs",
+        key: "restore-during-destroy",
+        prepare: DUE_IN_1S,
+        settle: FALLS_DUE,
+        point: "destroy.after_intent",
+        a: &["key", "due", "--apply"],
+        b: &["key", "restore", KEY],
+        b_waits: false,
+        a_exit: ok("due --apply"),
+        b_exit: refused("restore during destruction", &["concurrent_change"]),
+        states: &[(1, "destroyed", None)],
+        events: &["key.destroy"],
+    }
+    .run();
 }
