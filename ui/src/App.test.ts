@@ -8,26 +8,14 @@ import userEvent from "@testing-library/user-event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
 import { DEFAULT_SETTINGS } from "./lib/app.svelte";
-import type { BackendStatus, KeySummary, VaultList, VaultStatus } from "./lib/types";
+import type { KeySummary, VaultList, VaultStatus } from "./lib/types";
+import { KEYCHAIN_BACKEND, keySummary, nothingDue } from "./test/fixtures";
 
 const DAY = 24 * 3600 * 1000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 
-const EXTRA = {
-  prefix: null,
-  last4: null,
-  note: null,
-  grace_until: null,
-  last_used_at: null,
-  destroy_at: null,
-  public_only: false,
-  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-  next_rotation_at: null,
-  custody: null,
-} satisfies Partial<KeySummary>;
-
 const KEYS: KeySummary[] = [
-  {
+  keySummary({
     id: "k_signer",
     name: "billing-signer",
     kind: "signing",
@@ -37,9 +25,8 @@ const KEYS: KeySummary[] = [
     created_at: iso(-40 * DAY),
     expires_at: null,
     scopes: [],
-    ...EXTRA,
-  },
-  {
+  }),
+  keySummary({
     id: "k_ci",
     name: "ci-deploy",
     kind: "api",
@@ -49,12 +36,11 @@ const KEYS: KeySummary[] = [
     created_at: iso(-90 * DAY),
     expires_at: iso(-5 * DAY),
     scopes: ["deploy:write"],
-    ...EXTRA,
     prefix: "kw",
     last4: "Zx9Q",
     note: "used by the release pipeline",
-  },
-  {
+  }),
+  keySummary({
     id: "k_web",
     name: "api-web",
     kind: "api",
@@ -64,8 +50,7 @@ const KEYS: KeySummary[] = [
     created_at: iso(-10 * DAY),
     expires_at: iso(3 * DAY),
     scopes: ["read", "write"],
-    ...EXTRA,
-  },
+  }),
 ];
 
 const STATUS: VaultStatus = {
@@ -88,19 +73,6 @@ const VAULTS: VaultList = {
   from_env: true,
 };
 
-const KEYCHAIN_BACKEND: BackendStatus = {
-  kind: "keychain",
-  addr: null,
-  team: null,
-  sealed: null,
-  version: null,
-  ha_enabled: null,
-  leader: null,
-  is_self_leader: null,
-  reachable: true,
-  error: null,
-};
-
 type Handler = (cmd: string, args: unknown) => unknown;
 
 function backend(overrides: Partial<Record<string, Handler>> = {}) {
@@ -112,7 +84,7 @@ function backend(overrides: Partial<Record<string, Handler>> = {}) {
     if (cmd === "list_keys") return structuredClone(KEYS);
     if (cmd === "vault_status") return STATUS;
     if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
-    if (cmd === "startup_due") return { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
+    if (cmd === "startup_due") return nothingDue();
     if (cmd === "list_vaults") return VAULTS;
     if (cmd === "backend_status") return KEYCHAIN_BACKEND;
     throw new Error(`unexpected command ${cmd}`);

@@ -9,53 +9,30 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
 import { DEFAULT_SETTINGS } from "./lib/app.svelte";
 import { isTextField, shortcutAllowed } from "./lib/keyboard";
-import type { KeyDetail, KnownVault, VaultList } from "./lib/types";
+import type { VaultList } from "./lib/types";
+import { keyDetail, keyVersion, nothingDue, PERSONAL_VAULT, teamVault } from "./test/fixtures";
 
 const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
 
-const DETAIL: KeyDetail = {
+const DETAIL = keyDetail({
   id: "k_sig",
   name: "billing-signer",
   kind: "signing",
   alg: "ES256",
-  state: "active",
-  version: 1,
   created_at: iso(-3600_000),
-  expires_at: null,
-  scopes: [],
-  prefix: null,
-  last4: null,
-  note: null,
-  grace_until: null,
-  last_used_at: null,
-  destroy_at: null,
-  public_only: false,
-  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-  next_rotation_at: null,
-  custody: null,
   versions: [
-    {
-      version: 1,
-      state: "active",
+    keyVersion({
       created_at: iso(-3600_000),
-      not_after: null,
-      grace_until: null,
-      revoked_at: null,
-      reason: null,
       kid: "kid-1",
       thumbprint: "tp-1",
-      last4: null,
-      last_used_at: null,
-      restores_to: null,
       activated_at: iso(-3600_000),
       published_at: iso(-3600_000),
-      stopped_signing_at: null,
-    },
+    }),
   ],
-};
+});
 
-const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
-const TEAM: KnownVault = { dir: "/home/u/vaults/e2e", kind: "team", team: "e2e", addr: "http://127.0.0.1:8200", default: false, error: null };
+const PERSONAL = PERSONAL_VAULT;
+const TEAM = teamVault("e2e");
 
 function backend() {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
@@ -67,7 +44,7 @@ function backend() {
       case "get_settings":
         return structuredClone(DEFAULT_SETTINGS);
       case "startup_due":
-        return { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
+        return nothingDue();
       case "list_vaults":
         return { vaults: [PERSONAL, TEAM], open, from_env: false } satisfies VaultList;
       case "switch_vault":

@@ -9,6 +9,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import KeysScreen from "./components/KeysScreen.svelte";
 import { pageRows, rowWindow, scrollToReveal } from "./lib/rows";
 import type { KeySummary } from "./lib/types";
+import { keySummary } from "./test/fixtures";
 
 const N = 10_000;
 /** The DOM may hold a view's worth of rows plus overscan, never the list. */
@@ -17,27 +18,15 @@ const MAX_DOM_ROWS = 40;
 const name = (i: number) => `service-${String(i).padStart(5, "0")}`;
 
 function bigVault(n: number): KeySummary[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `k_${i.toString(16).padStart(6, "0")}`,
-    name: name(i),
-    kind: "api",
-    alg: null,
-    state: "active",
-    version: 1,
-    created_at: "2026-01-01T00:00:00Z",
-    expires_at: null,
-    scopes: [["read", "write", "admin"][i % 3]!],
-    prefix: "kw",
-    last4: "Ab12",
-    note: null,
-    grace_until: null,
-    last_used_at: null,
-    destroy_at: null,
-    public_only: false,
-    policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-    next_rotation_at: null,
-    custody: null,
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    keySummary({
+      id: `k_${i.toString(16).padStart(6, "0")}`,
+      name: name(i),
+      scopes: [["read", "write", "admin"][i % 3]!],
+      prefix: "kw",
+      last4: "Ab12",
+    }),
+  );
 }
 
 const domRows = () => screen.queryAllByTestId("key-row");

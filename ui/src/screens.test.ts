@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import KeyDetailScreen from "./components/KeyDetailScreen.svelte";
 import NewKeyScreen from "./components/NewKeyScreen.svelte";
 import InspectorScreen from "./components/InspectorScreen.svelte";
@@ -15,13 +15,14 @@ import DueScreen from "./components/DueScreen.svelte";
 import ScanScreen from "./components/ScanScreen.svelte";
 import SettingsScreen from "./components/SettingsScreen.svelte";
 import Toasts from "./components/Toasts.svelte";
-import { DEFAULT_SETTINGS } from "./lib/app.svelte";
-import type { AuditEvent, KeyDetail, KeySummary, TokenReport, VerifyReport } from "./lib/types";
+import type { AuditEvent, KeyDetail, TokenReport, VerifyReport } from "./lib/types";
+import { argsOf, mockBackend, type Handler } from "./test/backend";
+import { keySummary, keyVersion } from "./test/fixtures";
 
 const H = 3600_000;
 const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
 
-const SUMMARY: KeySummary = {
+const SUMMARY = keySummary({
   id: "k_sig",
   name: "billing-signer",
   kind: "signing",
@@ -29,78 +30,38 @@ const SUMMARY: KeySummary = {
   state: "active",
   version: 2,
   created_at: iso(-100 * H),
-  expires_at: null,
   scopes: ["tokens"],
-  prefix: null,
-  last4: null,
-  note: null,
   grace_until: iso(20 * H),
-  last_used_at: null,
-  destroy_at: null,
-  public_only: false,
-  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-  next_rotation_at: null,
-  custody: null,
-};
+});
 
 const DETAIL: KeyDetail = {
   ...SUMMARY,
   versions: [
-    {
+    keyVersion({
       version: 1,
       state: "grace",
       created_at: iso(-100 * H),
-      not_after: null,
       grace_until: iso(20 * H),
-      revoked_at: null,
-      reason: null,
       kid: "kid-v1",
       thumbprint: "tp-v1",
-      last4: null,
-      last_used_at: null,
-      restores_to: null,
       activated_at: iso(-100 * H),
       published_at: iso(-100 * H),
       stopped_signing_at: iso(-4 * H),
-    },
-    {
+    }),
+    keyVersion({
       version: 2,
       state: "active",
       created_at: iso(-4 * H),
-      not_after: null,
-      grace_until: null,
-      revoked_at: null,
-      reason: null,
       kid: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
       thumbprint: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
-      last4: null,
-      last_used_at: null,
-      restores_to: null,
       activated_at: iso(-4 * H),
       published_at: iso(-4 * H),
-      stopped_signing_at: null,
-    },
+    }),
   ],
 };
 
-type Handler = (args: Record<string, unknown>) => unknown;
-
-function backend(handlers: Record<string, Handler>) {
-  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    const h = handlers[cmd];
-    if (h) return h(a);
-    if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
-    if (cmd === "list_keys") return [structuredClone(SUMMARY)];
-    throw new Error(`unexpected command ${cmd}`);
-  });
-  return calls;
-}
-
-const argsOf = (calls: { cmd: string; args: Record<string, unknown> }[], cmd: string) =>
-  calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+const backend = (handlers: Record<string, Handler>) =>
+  mockBackend(handlers, { list_keys: () => [structuredClone(SUMMARY)] });
 
 beforeEach(() => {
   location.hash = "";

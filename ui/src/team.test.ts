@@ -5,12 +5,13 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
 import JoinTeamDialog from "./components/JoinTeamDialog.svelte";
-import { DEFAULT_SETTINGS } from "./lib/app.svelte";
 import { addrWarning, isAbsolutePath, joinPath, toJoinForm, validateJoin, type JoinFields } from "./lib/team";
 import type { KnownVault, TeamJoined } from "./lib/types";
+import { mockBackend, type Handler } from "./test/backend";
+import { nothingDue, PERSONAL_VAULT } from "./test/fixtures";
 
 const DEFAULTS = { teams_dir: "/home/u/.local/share/keyward/teams", mount: "secret", approle_mount: "approle" };
 const FIELDS: JoinFields = {
@@ -35,19 +36,7 @@ const JOINED: TeamJoined = {
   },
 };
 
-function backend(handlers: Record<string, (a: Record<string, unknown>) => unknown>) {
-  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    const h = handlers[cmd];
-    if (h) return h(a);
-    if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
-    if (cmd === "team_join_defaults") return DEFAULTS;
-    throw new Error(`unexpected command ${cmd}`);
-  });
-  return calls;
-}
+const backend = (handlers: Record<string, Handler>) => mockBackend(handlers, { team_join_defaults: () => DEFAULTS });
 
 afterEach(() => {
   cleanup();
@@ -231,9 +220,8 @@ describe("the join form", () => {
 });
 
 describe("in the app", () => {
-  const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
+  const PERSONAL = PERSONAL_VAULT;
   const JOINED_VAULT: KnownVault = { dir: JOINED.location.dir, kind: "team", team: "payments", addr: JOINED.report.addr, default: false, error: null };
-  const DUE_NONE = { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
 
   function app() {
     let list = { vaults: [PERSONAL], open: PERSONAL.dir, from_env: false };
@@ -243,7 +231,7 @@ describe("in the app", () => {
         list = { vaults: [PERSONAL, JOINED_VAULT], open: JOINED_VAULT.dir, from_env: false };
         return JOINED;
       },
-      startup_due: () => DUE_NONE,
+      startup_due: nothingDue,
       list_keys: () => [],
       vault_status: () => {
         throw { code: "internal", message: "not in this test" };

@@ -5,40 +5,27 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import App from "./App.svelte";
 import BackendStatus from "./components/BackendStatus.svelte";
 import KeyDetailScreen from "./components/KeyDetailScreen.svelte";
 import VaultSwitcher from "./components/VaultSwitcher.svelte";
-import { DEFAULT_SETTINGS } from "./lib/app.svelte";
 import { backendView, changedLastText, leaderText, removableVaults, vaultLabel } from "./lib/vaults";
-import type { BackendStatus as Status, KeyDetail, KnownVault, VaultList } from "./lib/types";
+import type { BackendStatus as Status, KnownVault, VaultList } from "./lib/types";
+import { mockBackend, type Handler } from "./test/backend";
+import { KEYCHAIN_BACKEND, keyDetail, nothingDue, PERSONAL_VAULT, teamVault } from "./test/fixtures";
 
-const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
-const TEAM: KnownVault = { dir: "/home/u/vaults/payments", kind: "team", team: "payments", addr: "http://127.0.0.1:8200", default: false, error: null };
+const PERSONAL = PERSONAL_VAULT;
+const TEAM = teamVault("payments");
 const LIST: VaultList = { vaults: [PERSONAL, TEAM], open: PERSONAL.dir, from_env: false };
 
-const KEYCHAIN: Status = {
-  kind: "keychain", addr: null, team: null, sealed: null, version: null, ha_enabled: null,
-  leader: null, is_self_leader: null, reachable: true, error: null,
-};
+const KEYCHAIN = KEYCHAIN_BACKEND;
 const BAO: Status = {
   kind: "openbao", addr: "http://127.0.0.1:8200", team: "payments", sealed: false, version: "2.7.2",
   ha_enabled: true, leader: "http://127.0.0.1:8200", is_self_leader: true, reachable: true, error: null,
 };
 
-function backend(handlers: Record<string, (a: Record<string, unknown>) => unknown>) {
-  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
-  mockIPC((cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    const h = handlers[cmd];
-    if (h) return h(a);
-    if (cmd === "get_settings") return structuredClone(DEFAULT_SETTINGS);
-    throw new Error(`unexpected command ${cmd}`);
-  });
-  return calls;
-}
+const backend = (handlers: Record<string, Handler>) => mockBackend(handlers);
 
 afterEach(() => {
   cleanup();
@@ -206,13 +193,7 @@ describe("backend status", () => {
 });
 
 describe("key page", () => {
-  const DETAIL: KeyDetail = {
-    id: "k_1", name: "billing", kind: "api", alg: null, state: "active", version: 1,
-    created_at: "2026-03-01T12:00:00Z", expires_at: null, scopes: [], prefix: "kw", last4: "ab12", note: null,
-    grace_until: null, last_used_at: null, destroy_at: null, public_only: false,
-    policy: { auto_rotate: null, grace: null, max_token_ttl: null }, next_rotation_at: null, custody: null,
-    versions: [],
-  };
+  const DETAIL = keyDetail({ name: "billing", created_at: "2026-03-01T12:00:00Z", prefix: "kw", last4: "ab12" });
 
   test("says who changed the key last, from the team document", async () => {
     backend({
@@ -235,7 +216,6 @@ describe("key page", () => {
 });
 
 describe("in the app", () => {
-  const DUE_NONE = { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
 
   function app(opts: { applyOnSwitch: string[] }) {
     let open = PERSONAL.dir;
@@ -253,7 +233,7 @@ describe("in the app", () => {
         return { vaults, open, from_env: false };
       },
       // The opening step's report: start-up, then the vault switched to.
-      startup_due: () => (switched ? { ...DUE_NONE, applied: opts.applyOnSwitch } : DUE_NONE),
+      startup_due: () => (switched ? { ...nothingDue(), applied: opts.applyOnSwitch } : nothingDue()),
       list_keys: () => [],
       vault_status: () => {
         throw { code: "internal", message: "not in this test" };

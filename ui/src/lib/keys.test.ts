@@ -2,30 +2,10 @@ import { describe, expect, test } from "vitest";
 import { expiryUrgency, filterKeys, relativeTime, sortKeys, stateLabel, stateTone } from "./keys";
 import { cliCommand, shellQuote } from "./cli";
 import { shortenPath } from "./paths";
-import type { KeyState, KeySummary } from "./types";
+import type { KeyState } from "./types";
+import { keySummary } from "../test/fixtures";
 
-const key = (over: Partial<KeySummary>): KeySummary => ({
-  id: "k_1",
-  name: "one",
-  kind: "api",
-  alg: null,
-  state: "active",
-  version: 1,
-  created_at: "2026-01-01T00:00:00Z",
-  expires_at: null,
-  scopes: [],
-  prefix: null,
-  last4: null,
-  note: null,
-  grace_until: null,
-  last_used_at: null,
-  destroy_at: null,
-  public_only: false,
-  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-  next_rotation_at: null,
-  custody: null,
-  ...over,
-});
+const key = keySummary;
 
 const NOW = new Date("2026-03-01T12:00:00Z");
 

@@ -4,30 +4,14 @@ import { MAX_SCROLL_PX, PAGE, pageOf, pageQuery, seqAt, visibleWindow, filterQue
 import { checkClaims, splitList, tokenParts } from "./claims";
 import { parseRoute, routeHash } from "./app.svelte";
 import { keyBadges, sortKeysBy } from "./keys";
-import type { KeySummary, VersionInfo } from "./types";
+import type { VersionInfo } from "./types";
+import { keySummary, keyVersion } from "../test/fixtures";
 
 const H = 3600_000;
 const NOW = new Date("2026-03-01T12:00:00Z");
 const at = (hours: number) => new Date(NOW.getTime() + hours * H).toISOString();
 
-const version = (over: Partial<VersionInfo>): VersionInfo => ({
-  version: 1,
-  state: "active",
-  created_at: at(-100),
-  not_after: null,
-  grace_until: null,
-  revoked_at: null,
-  reason: null,
-  kid: null,
-  thumbprint: null,
-  last4: null,
-  last_used_at: null,
-  restores_to: null,
-  activated_at: null,
-  published_at: null,
-  stopped_signing_at: null,
-  ...over,
-});
+const version = (over: Partial<VersionInfo>): VersionInfo => keyVersion({ created_at: at(-100), ...over });
 
 describe("version timeline", () => {
   test("a rotated version is active until it stopped signing, then in grace until its grace end", () => {
@@ -156,28 +140,7 @@ describe("routes", () => {
   });
 });
 
-const key = (over: Partial<KeySummary>): KeySummary => ({
-  id: "k_1",
-  name: "one",
-  kind: "api",
-  alg: null,
-  state: "active",
-  version: 1,
-  created_at: "2026-01-01T00:00:00Z",
-  expires_at: null,
-  scopes: [],
-  prefix: null,
-  last4: null,
-  note: null,
-  grace_until: null,
-  last_used_at: null,
-  destroy_at: null,
-  public_only: false,
-  policy: { auto_rotate: null, grace: null, max_token_ttl: null },
-  next_rotation_at: null,
-  custody: null,
-  ...over,
-});
+const key = keySummary;
 
 describe("key table", () => {
   test("sorting by a column, dateless keys last", () => {
