@@ -12,7 +12,7 @@ export type Route =
   | { screen: "audit" }
   | { screen: "due" }
   | { screen: "scan" }
-  | { screen: "settings" };
+  | { screen: "settings"; section?: "health" };
 
 /** Parses `#/keys/k_1`, `#/new/import`... Unknown hashes go to the key list. */
 export function parseRoute(hash: string): Route {
@@ -29,8 +29,9 @@ export function parseRoute(hash: string): Route {
     case "audit":
     case "due":
     case "scan":
-    case "settings":
       return { screen: parts[0] };
+    case "settings":
+      return parts[1] === "health" ? { screen: "settings", section: "health" } : { screen: "settings" };
     default:
       return { screen: "keys" };
   }
@@ -43,6 +44,8 @@ export function routeHash(r: Route): string {
       return `#/keys/${encodeURIComponent(r.id)}`;
     case "new":
       return `#/new/${r.tab}`;
+    case "settings":
+      return r.section ? `#/settings/${r.section}` : "#/settings";
     default:
       return `#/${r.screen}`;
   }
