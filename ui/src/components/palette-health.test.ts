@@ -4,17 +4,18 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import App from "../App.svelte";
-import { DEFAULT_SETTINGS, parseRoute, routeHash } from "../lib/app.svelte";
-import type { BackendStatus, DueReport, VaultList, VaultStatus } from "../lib/types";
+import { parseRoute, routeHash } from "../lib/app.svelte";
+import type { VaultList, VaultStatus } from "../lib/types";
+import { mockBackend, type IpcCall } from "../test/backend";
+import { KEYCHAIN_BACKEND, nothingDue, PERSONAL_VAULT } from "../test/fixtures";
 
-const DIR = "/tmp/keyward palette vault";
 const STATUS: VaultStatus = {
   from_env: false,
   vault_id: "v_0123456789abcdef",
-  data_dir: DIR,
-  database: `${DIR}/vault.db`,
+  data_dir: PERSONAL_VAULT.dir,
+  database: `${PERSONAL_VAULT.dir}/vault.db`,
   schema_version: 1,
   keychain_backend: "secret-service",
   keychain_namespace: "keyward:v_0123456789abcdef",
@@ -23,47 +24,16 @@ const STATUS: VaultStatus = {
   keys: 0,
   events: 1,
 };
-const VAULTS: VaultList = {
-  vaults: [{ dir: DIR, kind: "personal", team: null, addr: null, default: true, error: null }],
-  open: DIR,
-  from_env: false,
-};
-const KEYCHAIN: BackendStatus = {
-  kind: "keychain",
-  addr: null,
-  team: null,
-  sealed: null,
-  version: null,
-  ha_enabled: null,
-  leader: null,
-  is_self_leader: null,
-  reachable: true,
-  error: null,
-};
-const NOTHING_DUE: DueReport = { now: new Date().toISOString(), within: "14d", items: [], applied: [] };
+const VAULTS: VaultList = { vaults: [PERSONAL_VAULT], open: PERSONAL_VAULT.dir, from_env: false };
 
-function backend(): string[] {
-  const calls: string[] = [];
-  mockIPC((cmd) => {
-    calls.push(cmd);
-    switch (cmd) {
-      case "list_keys":
-        return [];
-      case "vault_status":
-        return STATUS;
-      case "get_settings":
-        return structuredClone(DEFAULT_SETTINGS);
-      case "startup_due":
-        return NOTHING_DUE;
-      case "list_vaults":
-        return VAULTS;
-      case "backend_status":
-        return KEYCHAIN;
-      default:
-        throw new Error(`unexpected command ${cmd}`);
-    }
+function backend(): IpcCall[] {
+  return mockBackend({
+    list_keys: () => [],
+    vault_status: () => STATUS,
+    startup_due: () => nothingDue(),
+    list_vaults: () => VAULTS,
+    backend_status: () => KEYCHAIN_BACKEND,
   });
-  return calls;
 }
 
 async function runFromPalette(user: ReturnType<typeof userEvent.setup>, text: string) {
@@ -96,7 +66,7 @@ describe("Check vault health from the palette", () => {
     const calls = backend();
     const user = userEvent.setup();
     render(App);
-    await waitFor(() => expect(calls).toContain("list_vaults"));
+    await waitFor(() => expect(calls.map((c) => c.cmd)).toContain("list_vaults"));
 
     await runFromPalette(user, "vault health");
     await waitFor(() => expect(location.hash).toBe("#/settings/health"));
@@ -104,7 +74,7 @@ describe("Check vault health from the palette", () => {
     await waitFor(() => expect(check).toHaveFocus());
     expect(check).toHaveTextContent("Check now");
     expect(screen.queryByTestId("palette")).toBeNull();
-    expect(calls).not.toContain("check_vault"); // focused, not run
+    expect(calls.map((c) => c.cmd)).not.toContain("check_vault"); // focused, not run
 
     // Focus elsewhere, then ask again from the same screen.
     screen.getByTestId("settings-save").focus();

@@ -2,16 +2,9 @@
 import { describe, expect, test } from "vitest";
 import { vaultLabel } from "./vaults";
 import type { KnownVault } from "./types";
+import { PERSONAL_VAULT as PERSONAL, teamVault } from "../test/fixtures";
 
-const PERSONAL: KnownVault = { dir: "/home/u/.local/share/keyward", kind: "personal", team: null, addr: null, default: true, error: null };
-const team = (dir: string, name = "e2e"): KnownVault => ({
-  dir,
-  kind: "team",
-  team: name,
-  addr: "http://127.0.0.1:8200",
-  default: false,
-  error: null,
-});
+const team = (dir: string, name = "e2e"): KnownVault => ({ ...teamVault(name), dir });
 
 describe("vault labels", () => {
   test("a label no other vault has stays as it is", () => {
