@@ -579,8 +579,6 @@ test("join a team vault from the app: a form of paths (no secret), the core's re
     await waitText(b, "join-team-err-addr", /is not a URL|https:\/\//, "an address without a scheme");
     await typeInto(b, "join-team-addr", BAO_ADDR);
     assert(!(await byTest(b, "join-team-err-addr").isExisting()), "the address error clears");
-    // A mount that is not there: the core's own words.
-    await typeInto(b, "join-team-mount", "nope");
     await click(b, "join-team-token-pick");
     await b.waitUntil(async () => (await byTest(b, "join-team-token-file").getValue()) === tokenFile, {
       timeout: 10_000,
@@ -592,6 +590,8 @@ test("join a team vault from the app: a form of paths (no secret), the core's re
     assert(!values.some(([, v]) => v === token), "the token is in no field");
     assert(!(await byTest(b, "join-team").getText()).includes(token), "the token is not shown");
     await shot(b, "join-team-form");
+    // A mount that is not there: the core's own words.
+    await typeInto(b, "join-team-mount", "nope");
     await byTest(b, "join-team-mount").click();
     await b.keys("Enter");
     const refusal = await waitText(b, "join-team-error", /no KV v2 engine at nope\//, "the core's refusal", 40_000).catch(async (e) => {
