@@ -13,8 +13,8 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tauri::AppHandle;
-use tauri_plugin_dialog::DialogExt;
+use tauri::{AppHandle, Wry};
+use tauri_plugin_dialog::{DialogExt, FileDialogBuilder, FilePath};
 use ts_rs::TS;
 
 /// A dialog waits for the user: give them time.
@@ -61,31 +61,44 @@ pub async fn ask_save_path(
             .set_file_name(&suggested)
             .add_filter(&name, &exts)
             .blocking_save_file();
-        picked
-            .map(|p| {
-                p.into_path()
-                    .map_err(|e| IpcError::new("io_error", format!("unusable path: {e}")))
-            })
-            .transpose()
+        local_path(picked)
+    })
+    .await
+}
+
+/// What a dialog returned, as a local path (`None`: the user cancelled).
+fn local_path(picked: Option<FilePath>) -> Result<Option<PathBuf>, IpcError> {
+    picked
+        .map(|p| {
+            p.into_path()
+                .map_err(|e| IpcError::new("io_error", format!("unusable path: {e}")))
+        })
+        .transpose()
+}
+
+/// Runs a pick dialog titled `title` on a worker thread (in debug builds,
+/// `test_var` names a path to return instead).
+async fn ask_pick(
+    app: &AppHandle,
+    title: &str,
+    test_var: &str,
+    pick: fn(FileDialogBuilder<Wry>) -> Option<FilePath>,
+) -> Result<Option<PathBuf>, IpcError> {
+    if let Some(path) = test_dir(test_var) {
+        return Ok(Some(path));
+    }
+    let app = app.clone();
+    let title = title.to_string();
+    run_on_worker(DIALOG_TIMEOUT, move || {
+        local_path(pick(app.dialog().file().set_title(&title)))
     })
     .await
 }
 
 /// Asks for a folder (`None`: the user cancelled).
 pub async fn ask_folder(app: &AppHandle, title: &str) -> Result<Option<PathBuf>, IpcError> {
-    if let Some(dir) = test_dir("KEYWARD_DESKTOP_TEST_PICK_DIR") {
-        return Ok(Some(dir));
-    }
-    let app = app.clone();
-    let title = title.to_string();
-    run_on_worker(DIALOG_TIMEOUT, move || {
-        let picked = app.dialog().file().set_title(&title).blocking_pick_folder();
-        picked
-            .map(|p| {
-                p.into_path()
-                    .map_err(|e| IpcError::new("io_error", format!("unusable path: {e}")))
-            })
-            .transpose()
+    ask_pick(app, title, "KEYWARD_DESKTOP_TEST_PICK_DIR", |d| {
+        d.blocking_pick_folder()
     })
     .await
 }
@@ -93,19 +106,8 @@ pub async fn ask_folder(app: &AppHandle, title: &str) -> Result<Option<PathBuf>,
 /// Asks for an existing file (`None`: the user cancelled). Only its path
 /// reaches the caller: the file is read by Rust, when needed.
 pub async fn ask_file(app: &AppHandle, title: &str) -> Result<Option<PathBuf>, IpcError> {
-    if let Some(file) = test_dir("KEYWARD_DESKTOP_TEST_PICK_FILE") {
-        return Ok(Some(file));
-    }
-    let app = app.clone();
-    let title = title.to_string();
-    run_on_worker(DIALOG_TIMEOUT, move || {
-        let picked = app.dialog().file().set_title(&title).blocking_pick_file();
-        picked
-            .map(|p| {
-                p.into_path()
-                    .map_err(|e| IpcError::new("io_error", format!("unusable path: {e}")))
-            })
-            .transpose()
+    ask_pick(app, title, "KEYWARD_DESKTOP_TEST_PICK_FILE", |d| {
+        d.blocking_pick_file()
     })
     .await
 }
