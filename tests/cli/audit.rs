@@ -140,10 +140,7 @@ fn tampering_with_the_database_fails_audit_verify_and_vault_check() {
             0,
         );
     }
-    let db = rusqlite_open(&v.dir().join("vault.db"));
-    db.execute_batch("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
-        .unwrap();
-    drop(db);
+    v.sql("UPDATE audit SET actor = 'mallory' WHERE seq = 2");
     let r = v.json(&["audit", "verify"], 1);
     assert_eq!(r["first_broken"]["seq"], 2, "{r}");
     let c = v.json(&["vault", "check"], 1);
@@ -155,10 +152,6 @@ fn tampering_with_the_database_fails_audit_verify_and_vault_check() {
             .any(|p| p["kind"] == "audit_chain"),
         "{c}"
     );
-}
-
-fn rusqlite_open(p: &std::path::Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(p).unwrap()
 }
 
 fn actions(v: &TestVault) -> Vec<(String, String)> {
@@ -191,10 +184,7 @@ fn vault_check_is_recorded_with_counts_and_never_hides_a_truncation() {
     assert_eq!(last["source"], "cli");
     assert_eq!(last["details"]["problems"], serde_json::json!({}));
     // Cut off the newest events (#4..#6) as an attacker with the file would.
-    let db = rusqlite_open(&v.dir().join("vault.db"));
-    db.execute_batch("DELETE FROM audit WHERE seq >= 4")
-        .unwrap();
-    drop(db);
+    v.sql("DELETE FROM audit WHERE seq >= 4");
     // Changes, reveals and checks go on; the log grows past #6 again.
     for i in 0..3 {
         let c = v.json(&["vault", "check"], 1);
@@ -250,20 +240,17 @@ fn a_killed_export_leaves_no_partial_file() {
     v.json(&["key", "new", "--kind", "api", "--name", "a"], 0);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("log.json");
-    let status = v
-        .cmd(&[
+    v.killed_at(
+        "export.before_rename",
+        &[
             "audit",
             "export",
             "--format",
             "json",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .env("KEYWARD_FAILPOINT", "export.before_rename")
-        .output()
-        .unwrap()
-        .status;
-    assert!(!status.success());
+        ],
+    );
     assert!(!out.exists(), "a partial export was left at --out");
     // The next export writes the whole file there.
     v.run(
@@ -309,20 +296,17 @@ fn archive_moves_old_events_to_a_complete_file_before_deleting_them() {
     // Killed after the file is in place but before any event is deleted:
     // the file is whole and every event is still in the database.
     let first = dir.path().join("first.jsonl");
-    let status = v
-        .cmd(&[
+    v.killed_at(
+        "archive.before_delete",
+        &[
             "audit",
             "archive",
             "--older-than",
             "1s",
             "--out",
             first.to_str().unwrap(),
-        ])
-        .env("KEYWARD_FAILPOINT", "archive.before_delete")
-        .output()
-        .unwrap()
-        .status;
-    assert!(!status.success());
+        ],
+    );
     let events = v.json(&["audit", "list"], 0)["events"]
         .as_array()
         .unwrap()
@@ -399,17 +383,8 @@ fn a_killed_checkpoint_repair_is_finished_by_the_next_one() {
             0,
         );
     }
-    let db = rusqlite_open(&v.dir().join("vault.db"));
-    db.execute_batch("DELETE FROM audit WHERE seq >= 3")
-        .unwrap();
-    drop(db);
-    let status = v
-        .cmd(&["vault", "check", "--repair"])
-        .env("KEYWARD_FAILPOINT", "repair.before_anchor")
-        .output()
-        .unwrap()
-        .status;
-    assert_eq!(status.code(), None, "the repair was not killed");
+    v.sql("DELETE FROM audit WHERE seq >= 3");
+    v.killed_at("repair.before_anchor", &["vault", "check", "--repair"]);
     let c = v.json(&["vault", "check"], 1);
     assert!(
         c["problems"]

@@ -60,6 +60,32 @@ impl TestVault {
     pub fn dir(&self) -> &Path {
         &self.path
     }
+
+    /// Runs with `KEYWARD_FAILPOINT=point` and asserts the process was
+    /// killed there (no exit code); returns its output.
+    pub fn killed_at(&self, point: &str, args: &[&str]) -> std::process::Output {
+        let out = self
+            .cmd(args)
+            .env("KEYWARD_FAILPOINT", point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            None,
+            "{point}: keyward {args:?} should have been killed there, got {:?} (stderr {})",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Edits the vault's database directly, as someone with the file would.
+    pub fn sql(&self, batch: &str) {
+        rusqlite::Connection::open(self.path.join("vault.db"))
+            .unwrap()
+            .execute_batch(batch)
+            .unwrap();
+    }
 }
 
 /// Every file of the vault directory, for byte-for-byte comparisons.

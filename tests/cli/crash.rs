@@ -94,17 +94,7 @@ fn killed_at_every_failpoint_the_vault_stays_or_is_repaired_consistent() {
         let v = TestVault::new();
         let stable = seed(&v);
         let before = live_versions(&v);
-        let out = v
-            .cmd(args)
-            .env("KEYWARD_FAILPOINT", point)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            None,
-            "{point}: the process should have been killed, got {:?}",
-            out.status
-        );
+        v.killed_at(point, args);
 
         let check = v.json(
             &["vault", "check"],
