@@ -381,9 +381,16 @@ impl Vault {
     /// Walks the chain, then compares its end with the checkpoint file and
     /// the archive base with its signature.
     pub fn audit_verify(&self) -> Result<ChainReport> {
+        Ok(self.audit_verify_located()?.0)
+    }
+
+    /// [`Vault::audit_verify`], and whether the break it reports (if any)
+    /// lies in the database itself — the chain or the archive base — rather
+    /// than between the database and the checkpoint file outside it.
+    pub(super) fn audit_verify_located(&self) -> Result<(ChainReport, bool)> {
         let mut report = crate::audit::log::verify(&self.conn, &self.genesis)?;
         if report.first_broken.is_some() {
-            return Ok(report);
+            return Ok((report, true));
         }
         if let Some(problem) = self.base_problem()? {
             report.intact = false;
@@ -391,7 +398,7 @@ impl Vault {
                 seq: report.last_seq.map_or(1, |s| s - report.events + 1),
                 problem,
             });
-            return Ok(report);
+            return Ok((report, true));
         }
         match checkpoint::read(&self.dir) {
             Err(problem) => {
@@ -409,7 +416,7 @@ impl Vault {
                             seq: cp.seq,
                             problem: "the audit checkpoint outside the database does not carry a valid MAC: it was forged or replaced".into(),
                         });
-                        return Ok(report);
+                        return Ok((report, false));
                     }
                     Ok(_) => {
                         report.anchor =
@@ -451,11 +458,11 @@ impl Vault {
             }
             Ok(None) => {}
         }
-        Ok(report)
+        Ok((report, false))
     }
 
     /// After an archive, the chain's base must carry a valid signature.
-    pub(super) fn base_problem(&self) -> Result<Option<String>> {
+    fn base_problem(&self) -> Result<Option<String>> {
         let base: Option<String> = self
             .conn
             .query_row("SELECT v FROM meta WHERE k = 'audit_base'", [], |r| {
@@ -524,8 +531,8 @@ impl<'p> NewFile<'p> {
         )
     }
 
-    fn io(&self, e: std::io::Error) -> Error {
-        Error::Io(format!("cannot write {} ({e})", self.path.display()))
+    fn io(path: &std::path::Path, e: std::io::Error) -> Error {
+        Error::Io(format!("cannot write {} ({e})", path.display()))
     }
 
     /// Runs `fill` on a buffered writer over the file, then flushes and
@@ -534,11 +541,13 @@ impl<'p> NewFile<'p> {
         let value = {
             let mut out = std::io::BufWriter::new(self.tmp.as_file_mut());
             let value = fill(&mut out)?;
-            out.flush()
-                .map_err(|e| Error::Io(format!("cannot write {} ({e})", self.path.display())))?;
+            out.flush().map_err(|e| Self::io(self.path, e))?;
             value
         };
-        self.tmp.as_file().sync_all().map_err(|e| self.io(e))?;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| Self::io(self.path, e))?;
         Ok(value)
     }
 
@@ -549,7 +558,7 @@ impl<'p> NewFile<'p> {
             .persist_noclobber(path)
             .map_err(|e| match e.error.kind() {
                 std::io::ErrorKind::AlreadyExists => Self::exists(path),
-                _ => Error::Io(format!("cannot write {} ({})", path.display(), e.error)),
+                _ => Self::io(path, e.error),
             })?;
         // Make the new directory entry durable before events are deleted.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

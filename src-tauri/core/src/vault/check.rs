@@ -276,9 +276,9 @@ impl Vault {
             }
         }
         problems.extend(self.team_problems()?);
-        let chain = self.audit_verify()?;
+        let (chain, in_db) = self.audit_verify_located()?;
         if let Some(b) = &chain.first_broken {
-            problems.push(self.audit_problem(b)?);
+            problems.push(Self::audit_problem(b, in_db, chain.last_seq.unwrap_or(0)));
         }
         Ok(CheckReport {
             consistent: problems.is_empty(),
@@ -299,10 +299,7 @@ impl Vault {
     /// removed or rewritten, or an older copy of vault.db was restored from
     /// a backup; repair may accept the log as it is, keeping what the
     /// checkpoint said in the `vault.repair` event.
-    fn audit_problem(&self, b: &crate::audit::log::BrokenLink) -> Result<Problem> {
-        let in_db = crate::audit::log::verify(&self.conn, &self.genesis)?;
-        let db_intact = in_db.first_broken.is_none() && self.base_problem()?.is_none();
-        let end = in_db.last_seq.unwrap_or(0);
+    fn audit_problem(b: &crate::audit::log::BrokenLink, in_db: bool, end: i64) -> Problem {
         let problem = |kind: &str, detail: String, repair: String, repairable: bool| Problem {
             kind: kind.into(),
             key_id: None,
@@ -312,7 +309,7 @@ impl Vault {
             repair,
             repairable,
         };
-        Ok(if !db_intact {
+        if in_db {
             problem(
                 "audit_chain",
                 format!("the audit chain is broken at event #{}: {}", b.seq, b.problem),
@@ -341,7 +338,7 @@ impl Vault {
                 "only if vault.db was restored from a backup: accept the log as it is, recording in a vault.repair event what the checkpoint said, and anchor the checkpoint at the log's end; otherwise keep a copy of vault.db as evidence before repairing".into(),
                 true,
             )
-        })
+        }
     }
 
     fn intents(&self) -> Result<Vec<Intent>> {
