@@ -309,14 +309,15 @@ mod linux {
             op: impl Fn(&SecretService) -> Result<T, Fail>,
         ) -> Result<T, keyring::Error> {
             let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            for attempt in 0..2 {
+            let mut reopened = false;
+            loop {
                 let ss = match open.take() {
                     Some(ss) => ss,
                     None => SecretService::connect(EncryptionType::Dh)
                         .map_err(|e| keyring::Error::PlatformFailure(Box::new(e)))?,
                 };
                 match op(&ss) {
-                    Err(Fail::Service(e)) if attempt == 0 && connection_lost(&e) => continue,
+                    Err(Fail::Service(e)) if !reopened && connection_lost(&e) => reopened = true,
                     result => {
                         *open = Some(ss);
                         return result.map_err(|f| match f {
@@ -326,7 +327,6 @@ mod linux {
                     }
                 }
             }
-            unreachable!("the second attempt always returns")
         }
     }
 
